@@ -1,0 +1,73 @@
+//! One error type for every use case. Each variant has a stable snake_case key (API clients and
+//! the console key on it) and a Chinese message for people. Internal details are logged, never
+//! returned.
+
+use linli_store::{Retryable, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Input failed validation; the message says what to fix.
+    #[error("{message}")]
+    Invalid { key: &'static str, message: String },
+    #[error("未登录或登录已过期")]
+    Unauthenticated,
+    #[error("用户名或密码错误")]
+    BadCredentials,
+    #[error("账号已锁定，请 {minutes} 分钟后再试或联系安全管理员")]
+    Locked { minutes: i64 },
+    #[error("账号已停用")]
+    Disabled,
+    #[error("动态验证码错误或已使用")]
+    BadTotp,
+    #[error("无权执行此操作")]
+    Forbidden,
+    /// Missing, or outside the caller's scope: the two are indistinguishable on purpose.
+    #[error("{0}不存在")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("数据已被他人修改，请刷新后重试")]
+    Stale,
+    #[error("服务器内部错误")]
+    Internal(String),
+    #[error("数据库错误")]
+    Store(#[from] StoreError),
+}
+
+impl AppError {
+    pub fn invalid(key: &'static str, message: impl Into<String>) -> Self {
+        AppError::Invalid { key, message: message.into() }
+    }
+
+    pub fn key(&self) -> &'static str {
+        match self {
+            AppError::Invalid { key, .. } => key,
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::BadCredentials => "bad_credentials",
+            AppError::Locked { .. } => "account_locked",
+            AppError::Disabled => "account_disabled",
+            AppError::BadTotp => "bad_totp",
+            AppError::Forbidden => "forbidden",
+            AppError::NotFound(_) => "not_found",
+            AppError::Conflict(_) => "conflict",
+            AppError::Stale => "stale_version",
+            AppError::Internal(_) => "internal",
+            AppError::Store(StoreError::Unique(_)) => "conflict",
+            AppError::Store(_) => "internal",
+        }
+    }
+
+    /// The Chinese message shown to people.
+    pub fn message(&self) -> String {
+        match self {
+            AppError::Store(StoreError::Unique(_)) => "数据重复：已存在相同的记录".to_string(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl Retryable for AppError {
+    fn is_retryable(&self) -> bool {
+        matches!(self, AppError::Store(e) if e.is_retryable())
+    }
+}

@@ -1,0 +1,15 @@
+//! Linli's domain: the types, state machines, rules and formulas the platform is made of.
+//!
+//! Nothing here does IO, spawns tasks or speaks SQL, so every rule can be tested exhaustively
+//! and fast. The `store` crate persists these types; the `app` crate orchestrates them.
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod ids;
+pub mod org;
+pub mod password;
+pub mod totp;
+
+pub use clock::{Clock, FakeClock, SystemClock, Ts};

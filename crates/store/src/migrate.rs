@@ -1,0 +1,107 @@
+//! Schema migrations, embedded in the binary and run at start.
+//!
+//! Each version has one script per engine under `migrations/<engine>/NNNN_name.sql`; both trees
+//! must hold the same versions, tables and columns (tested). Applied versions are recorded with a
+//! checksum so an edited, already-applied script is refused rather than silently diverging.
+//! Two servers starting at once on PostgreSQL race harmlessly: DDL is transactional there, the
+//! loser's attempt rolls back, and it re-reads the version table and finds the work done.
+
+use sha2::{Digest, Sha256};
+
+use crate::db::{Db, Engine, StoreError};
+
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
+}
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "foundation",
+    sqlite: include_str!("../../../migrations/sqlite/0001_foundation.sql"),
+    postgres: include_str!("../../../migrations/postgres/0001_foundation.sql"),
+}];
+
+impl Migration {
+    pub fn script(&self, engine: Engine) -> &'static str {
+        match engine {
+            Engine::Sqlite => self.sqlite,
+            Engine::Postgres => self.postgres,
+        }
+    }
+    fn checksum(&self, engine: Engine) -> String {
+        hex::encode(Sha256::digest(self.script(engine).as_bytes()))
+    }
+}
+
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version BIGINT NOT NULL PRIMARY KEY,
+    name TEXT NOT NULL,
+    checksum TEXT NOT NULL,
+    applied_at BIGINT NOT NULL
+)";
+
+/// Apply every pending migration. Returns the versions applied by this call.
+pub async fn migrate(db: &Db, now_micros: i64) -> Result<Vec<i64>, StoreError> {
+    let engine = db.engine();
+    let mut applied_now = Vec::new();
+    for attempt in 0..3 {
+        match run_pending(db, engine, now_micros, &mut applied_now).await {
+            Ok(()) => return Ok(applied_now),
+            Err(e) if attempt < 2 => {
+                tracing::warn!(error = %e, "migration attempt failed; re-checking (another server may be migrating)");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(applied_now)
+}
+
+async fn run_pending(db: &Db, engine: Engine, now: i64, applied_now: &mut Vec<i64>) -> Result<(), StoreError> {
+    db.execute(CREATE_TABLE, vec![]).await?;
+    for m in MIGRATIONS {
+        let existing = db
+            .fetch_optional(
+                "SELECT checksum FROM schema_migrations WHERE version = $1",
+                crate::args![m.version],
+                |r| r.text("checksum"),
+            )
+            .await?;
+        match existing {
+            Some(sum) if sum == m.checksum(engine) => continue,
+            Some(_) => {
+                return Err(StoreError::Migration(format!(
+                    "migration {:04}_{} was changed after it was applied; restore it and add a new migration instead",
+                    m.version, m.name
+                )));
+            }
+            None => {}
+        }
+        let mut tx = db.begin_write().await?;
+        match &mut tx {
+            crate::Tx::Sqlite(t, _) => {
+                sqlx::raw_sql(m.sqlite).execute(&mut **t).await?;
+            }
+            crate::Tx::Postgres(t) => {
+                sqlx::raw_sql(m.postgres).execute(&mut **t).await?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
+            crate::args![m.version, m.name, m.checksum(engine), now],
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(version = m.version, name = m.name, engine = engine.name(), "migration applied");
+        applied_now.push(m.version);
+    }
+    Ok(())
+}
+
+/// The highest applied version, or 0.
+pub async fn current_version(db: &Db) -> Result<i64, StoreError> {
+    db.fetch_one_i64("SELECT COALESCE(MAX(version), 0) AS n FROM schema_migrations", vec![]).await
+}

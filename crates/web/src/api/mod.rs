@@ -1,0 +1,129 @@
+//! The JSON API under `/api/v1`, described by OpenAPI (utoipa) at `/api/v1/openapi.json`.
+//!
+//! Conventions: errors are `{"error","message"}`; lists are `{"items": [...], "next_cursor"}`
+//! with keyset cursors and a hard page-size cap; request bodies reject unknown fields; ids are
+//! UUIDs; times are RFC 3339 UTC.
+
+mod admin;
+mod audit;
+mod org;
+mod session;
+mod users;
+
+use axum::Router;
+use axum::response::{Html, IntoResponse};
+use axum::routing::{delete, get, post, put};
+use base64::Engine as _;
+use serde::Serialize;
+use utoipa::OpenApi;
+
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "邻里 Linli API", version = "1", description = "社区综合管理服务平台接口。认证：会话 Cookie（写操作需带 X-CSRF-Token）或 Authorization: Bearer 接口令牌。错误格式：{\"error\": 稳定键, \"message\": 中文说明}。"),
+    paths(
+        session::login, session::logout, session::me,
+        org::list, org::get_one, org::children, org::create, org::update,
+        users::list, users::create, users::get_one, users::reset_password, users::disable, users::enable,
+        users::unlock, users::force_logout, users::roles_of, users::grant, users::revoke,
+        admin::roles, admin::role_totp, admin::tokens, admin::create_token, admin::revoke_token,
+        audit::list, audit::verify,
+    ),
+    components(schemas(crate::error::ErrorBody)),
+    modifiers(&SecurityAddon),
+    tags(
+        (name = "session", description = "登录与会话"),
+        (name = "org", description = "组织架构：市/区/街道/社区/网格/部门"),
+        (name = "users", description = "人员账号与授权"),
+        (name = "admin", description = "角色、接口令牌"),
+        (name = "audit", description = "审计日志"),
+    )
+)]
+pub struct ApiDoc;
+
+struct SecurityAddon;
+
+impl utoipa::Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let c = openapi.components.get_or_insert_with(Default::default);
+        c.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        c.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))));
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/openapi.json", get(|| async { axum::Json(ApiDoc::openapi()) }))
+        .route("/api/docs", get(swagger_ui))
+        .route("/api/v1/session", post(session::login).delete(session::logout))
+        .route("/api/v1/me", get(session::me))
+        .route("/api/v1/org-units", get(org::list).post(org::create))
+        .route("/api/v1/org-units/{id}", get(org::get_one).patch(org::update))
+        .route("/api/v1/org-units/{id}/children", get(org::children))
+        .route("/api/v1/users", get(users::list).post(users::create))
+        .route("/api/v1/users/{id}", get(users::get_one))
+        .route("/api/v1/users/{id}/reset-password", post(users::reset_password))
+        .route("/api/v1/users/{id}/disable", post(users::disable))
+        .route("/api/v1/users/{id}/enable", post(users::enable))
+        .route("/api/v1/users/{id}/unlock", post(users::unlock))
+        .route("/api/v1/users/{id}/logout", post(users::force_logout))
+        .route("/api/v1/users/{id}/roles", get(users::roles_of).post(users::grant))
+        .route("/api/v1/role-assignments/{id}", delete(users::revoke))
+        .route("/api/v1/roles", get(admin::roles))
+        .route("/api/v1/roles/{key}/totp", put(admin::role_totp))
+        .route("/api/v1/tokens", get(admin::tokens).post(admin::create_token))
+        .route("/api/v1/tokens/{id}", delete(admin::revoke_token))
+        .route("/api/v1/audit", get(audit::list))
+        .route("/api/v1/audit/verify", get(audit::verify))
+}
+
+async fn swagger_ui() -> impl IntoResponse {
+    Html(
+        r##"<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>邻里 API 文档</title>
+<link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css"></head><body><div id="ui"></div>
+<script src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "/api/v1/openapi.json", dom_id: "#ui", validatorUrl: null, deepLinking: true});</script>
+</body></html>"##,
+    )
+}
+
+/// A page of results.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+pub fn limit_of(l: Option<i64>) -> i64 {
+    l.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT)
+}
+
+pub fn encode_cursor(s: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s.as_bytes())
+}
+
+pub fn decode_cursor(s: &str) -> Result<String, linli_app::AppError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s.as_bytes())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| linli_app::AppError::invalid("invalid_cursor", "分页游标无效"))
+}
+
+/// Build a page from `limit + 1` fetched rows.
+pub fn page<R, T>(mut rows: Vec<R>, limit: i64, key: impl Fn(&R) -> String, map: impl Fn(R) -> T) -> Page<T> {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if more { rows.last().map(|r| encode_cursor(&key(r))) } else { None };
+    Page { items: rows.into_iter().map(map).collect(), next_cursor }
+}
+
+pub fn ok_empty() -> axum::http::StatusCode {
+    axum::http::StatusCode::NO_CONTENT
+}

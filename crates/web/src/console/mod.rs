@@ -1,0 +1,228 @@
+//! The staff console: server-rendered pages (askama) with htmx for partial updates.
+//!
+//! Every page struct holds a [`Shell`] (navigation filtered by the caller's permissions, the
+//! CSRF token for forms and htmx, breadcrumbs, a flash message). Handlers call `app` use cases
+//! and render; errors become a page ([`PageError`]) with the same Chinese message the API gives.
+
+mod login;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use linli_app::{AppError, Principal};
+use linli_domain::auth::Permission;
+
+use crate::AppState;
+use crate::auth::ConsoleAuth;
+use crate::error::status_of;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/console", get(home))
+        .merge(login::routes())
+}
+
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub hint: &'static str,
+    pub active: bool,
+}
+
+/// The frame around every console page.
+pub struct Shell {
+    pub title: String,
+    pub username: String,
+    pub display_name: String,
+    pub initial: String,
+    pub csrf: String,
+    pub nav: Vec<NavItem>,
+    /// (href, label) from the top down, not including the current page.
+    pub crumbs: Vec<(String, String)>,
+    /// (Tabler alert colour, text): `success`, `danger`, `warning`, `info`.
+    pub flash: Option<(String, String)>,
+    pub version: &'static str,
+    pub platform: String,
+}
+
+/// (href, label, hint, permission needed — None for everyone)
+const NAV: &[(&str, &str, &str, Option<Permission>)] = &[
+    ("/console", "工作台", "", None),
+    ("/console/org", "组织架构", "区、街道、社区、网格与职能部门", Some(Permission::OrgRead)),
+    ("/console/users", "人员账号", "账号、角色授权、锁定与停用", Some(Permission::UserRead)),
+    ("/console/roles", "角色权限", "角色的权限与二次验证要求", Some(Permission::UserRead)),
+    ("/console/tokens", "接口令牌", "对接系统的访问令牌", Some(Permission::TokenManage)),
+    ("/console/audit", "审计日志", "所有操作与登录记录，防篡改校验", Some(Permission::AuditRead)),
+    ("/api/docs", "接口文档", "OpenAPI / Swagger", None),
+    ("/console/profile", "个人中心", "修改密码、动态验证码、登录设备", None),
+];
+
+impl Shell {
+    /// `active` is the href of the nav entry to highlight.
+    pub fn new(p: &Principal, app: &linli_app::App, title: impl Into<String>, active: &str) -> Shell {
+        let nav = NAV
+            .iter()
+            .filter(|(href, _, _, perm)| match perm {
+                None => true,
+                // The roles page is also the security administrator's.
+                Some(Permission::UserRead) if *href == "/console/roles" => {
+                    p.authz.has(Permission::UserRead) || p.authz.has(Permission::RoleManage)
+                }
+                Some(perm) => p.authz.has(*perm),
+            })
+            .map(|(href, label, hint, _)| NavItem { href, label, hint, active: *href == active })
+            .collect();
+        Shell {
+            title: title.into(),
+            username: p.username.clone(),
+            display_name: p.display_name.clone(),
+            initial: p.display_name.chars().next().map(String::from).unwrap_or_default(),
+            csrf: p.csrf.clone().unwrap_or_default(),
+            nav,
+            crumbs: vec![],
+            flash: None,
+            version: env!("CARGO_PKG_VERSION"),
+            platform: app.cfg.platform_name.clone(),
+        }
+    }
+    pub fn crumbs(mut self, c: Vec<(String, String)>) -> Self {
+        self.crumbs = c;
+        self
+    }
+    pub fn flash(mut self, kind: &str, text: impl Into<String>) -> Self {
+        self.flash = Some((kind.to_string(), text.into()));
+        self
+    }
+    /// A flash from a `?ok=` / `?err=` query parameter after a redirect.
+    pub fn flash_from(self, ok: Option<&str>, err: Option<&str>) -> Self {
+        match (ok, err) {
+            (_, Some(e)) if !e.is_empty() => self.flash("danger", e.chars().take(200).collect::<String>()),
+            (Some(o), _) if !o.is_empty() => self.flash("success", o.chars().take(200).collect::<String>()),
+            _ => self,
+        }
+    }
+}
+
+/// Render a template, or a plain 500 if rendering fails.
+pub fn render<T: Template>(t: &T) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template render failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "页面渲染失败").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage {
+    pub shell: Shell,
+    pub heading: String,
+    pub detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "bare_message.html")]
+pub struct BareMessage {
+    pub heading: String,
+    pub detail: String,
+}
+
+/// An error while serving a console page: shown as a page inside the frame.
+pub struct PageError {
+    pub shell: Shell,
+    pub err: AppError,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let status = status_of(&self.err);
+        if status.is_server_error() {
+            tracing::error!(error = ?self.err, "console request failed");
+        }
+        let heading = match status {
+            StatusCode::NOT_FOUND => "未找到".to_string(),
+            StatusCode::FORBIDDEN => "无权访问".to_string(),
+            _ => "操作未完成".to_string(),
+        };
+        let mut shell = self.shell;
+        shell.title = heading.clone();
+        (status, render(&MessagePage { shell, heading, detail: self.err.message() })).into_response()
+    }
+}
+
+pub fn not_found_page() -> Response {
+    (StatusCode::NOT_FOUND, render(&BareMessage { heading: "页面不存在".into(), detail: "请检查地址是否正确。".into() })).into_response()
+}
+
+pub fn csrf_failed_page() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        render(&BareMessage { heading: "安全校验失败".into(), detail: "页面已过期或来源不明，请返回后刷新页面再试。".into() }),
+    )
+        .into_response()
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    shell: Shell,
+    greeting: &'static str,
+    home_unit: String,
+    stats: Vec<Stat>,
+    roles: Vec<(String, String, &'static str)>,
+}
+
+struct Stat {
+    label: String,
+    value: String,
+    href: String,
+}
+
+fn greeting(now: linli_domain::Ts) -> &'static str {
+    match now.to_datetime().to_offset(linli_domain::clock::CST).hour() {
+        5..=10 => "早上好",
+        11..=12 => "中午好",
+        13..=17 => "下午好",
+        _ => "晚上好",
+    }
+}
+
+async fn home(State(s): State<AppState>, ConsoleAuth(p): ConsoleAuth) -> Result<Response, PageError> {
+    let shell = Shell::new(&p, &s.app, "工作台", "/console");
+    let home_unit = linli_store::repo::org::get(&s.app.db, p.unit_id).await.ok().flatten().map(|u| u.name).unwrap_or_default();
+    let mut stats = Vec::new();
+    if p.authz.has(Permission::OrgRead) {
+        let roots = linli_app::org::roots(&s.app, &p).await.map_err(|err| PageError { shell: Shell::new(&p, &s.app, "工作台", "/console"), err })?;
+        let mut by_kind = std::collections::BTreeMap::new();
+        for r in &roots {
+            let counts = linli_app::org::descendant_counts(&s.app, &p, &r.unit).await.unwrap_or_default();
+            for (k, n) in counts {
+                *by_kind.entry(k).or_insert(0i64) += n;
+            }
+        }
+        for (kind, label) in [
+            (linli_domain::org::OrgKind::Street, "街道乡镇"),
+            (linli_domain::org::OrgKind::Community, "社区村"),
+            (linli_domain::org::OrgKind::Grid, "网格"),
+            (linli_domain::org::OrgKind::Department, "职能部门"),
+        ] {
+            stats.push(Stat {
+                label: label.into(),
+                value: by_kind.get(&kind).copied().unwrap_or(0).to_string(),
+                href: "/console/org".into(),
+            });
+        }
+    }
+    let roles = linli_store::repo::roles::assignments_of(&s.app.db, p.user_id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| (a.role_name, a.unit_name, a.scope.label()))
+        .collect();
+    Ok(render(&HomePage { shell, greeting: greeting(s.app.now()), home_unit, stats, roles }))
+}
