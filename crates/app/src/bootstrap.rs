@@ -163,11 +163,28 @@ pub const DEMO_USERS: &[(&str, &str, &str, &str, DataScope)] = &[
     ("chengguan", "区城管委办理人员", "dept_handler", "110101B01", DataScope::Unit),
 ];
 
-/// Load the demo district from the fixture files, then add grids, departments and accounts.
+/// The demo district's division rows (北京市 → 东城区 → 17 streets → 169 communities), embedded
+/// from `fixtures/demo-110101/` so the binary can load them from anywhere.
+pub fn demo_levels() -> Result<Vec<(OrgKind, Vec<DivisionRow>)>> {
+    let files: [&str; 5] = [
+        include_str!("../../../fixtures/demo-110101/provinces.csv"),
+        include_str!("../../../fixtures/demo-110101/cities.csv"),
+        include_str!("../../../fixtures/demo-110101/areas.csv"),
+        include_str!("../../../fixtures/demo-110101/streets.csv"),
+        include_str!("../../../fixtures/demo-110101/villages.csv"),
+    ];
+    let mut levels = Vec::new();
+    for ((kind, stem, parent), text) in divisions::LEVELS.into_iter().zip(files) {
+        levels.push((kind, divisions::parse_level(kind, stem, parent, text.as_bytes())?));
+    }
+    Ok(levels)
+}
+
+/// Load the demo district, then add grids, departments and accounts.
 /// Idempotent: a second run changes nothing. Returns the demo password if accounts were made.
-pub async fn load_demo(app: &App, fixture_dir: &std::path::Path, demo_password: Option<&str>) -> Result<Option<String>> {
+pub async fn load_demo(app: &App, demo_password: Option<&str>) -> Result<Option<String>> {
     let ctx = Ctx::cli();
-    let levels = divisions::read_dir(fixture_dir)?;
+    let levels = demo_levels()?;
     divisions::apply(app, &levels, &ctx, &|_, _, _| {}).await?;
     let communities: Vec<&DivisionRow> =
         levels.iter().find(|(k, _)| *k == OrgKind::Community).map(|(_, r)| r.iter().collect()).unwrap_or_default();

@@ -1,1 +1,116 @@
-fn main() {}
+//! `linli` — the one binary: serve, migrate, import divisions, manage users, verify the audit
+//! trail, benchmark. Run `linli --help`.
+#![forbid(unsafe_code)]
+
+mod cli;
+mod config;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "linli", version, about = "邻里 Linli — 社区综合管理服务平台")]
+struct Cli {
+    /// Configuration file (TOML); see config/linli.example.toml.
+    #[arg(long, global = true, env = "LINLI_CONFIG")]
+    config: Option<PathBuf>,
+    /// Where local data lives (SQLite database by default).
+    #[arg(long, global = true, env = "LINLI_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// sqlite://… or postgres://… (default: sqlite://<data-dir>/linli.db).
+    #[arg(long, global = true, env = "LINLI_DATABASE_URL")]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the platform (creates and migrates the database on first start).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "LINLI_LISTEN")]
+        listen: Option<String>,
+        /// Load the demo district 北京市东城区 with grids, departments and demo accounts.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Create or upgrade the database schema and exit.
+    Migrate,
+    /// Import reference data.
+    Import {
+        #[command(subcommand)]
+        what: ImportCmd,
+    },
+    /// Manage staff accounts from the shell.
+    User {
+        #[command(subcommand)]
+        action: cli::UserCmd,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        action: AuditCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// National statistical divisions (provinces/cities/areas/streets/villages CSV files).
+    Divisions {
+        /// Directory with provinces.csv, cities.csv, areas.csv, streets.csv, villages.csv[.gz].
+        dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Walk every hash chain and report the first broken link. Exit code 1 if any is broken.
+    Verify,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let mut cfg = match config::Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("配置错误：{e:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    if let Some(d) = cli.data_dir {
+        cfg.data_dir = d;
+    }
+    if let Some(u) = cli.database_url {
+        cfg.database_url = u;
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start runtime: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let result = rt.block_on(async move {
+        match cli.command {
+            Command::Serve { listen, demo } => {
+                if let Some(l) = listen {
+                    cfg.listen = l;
+                }
+                cli::serve(cfg, demo).await
+            }
+            Command::Migrate => cli::migrate(cfg).await,
+            Command::Import { what: ImportCmd::Divisions { dir } } => cli::import_divisions(cfg, &dir).await,
+            Command::User { action } => cli::user(cfg, action).await,
+            Command::Audit { action: AuditCmd::Verify } => cli::audit_verify(cfg).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("错误：{e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
