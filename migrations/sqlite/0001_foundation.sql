@@ -10,7 +10,7 @@ CREATE TABLE org_units (
     code        TEXT    NOT NULL,
     name        TEXT    NOT NULL,
     path        TEXT    NOT NULL,
-    depth       INTEGER NOT NULL,
+    depth       BIGINT  NOT NULL,
     subtype     TEXT    NOT NULL DEFAULT '',
     source      TEXT    NOT NULL,
     active      BOOLEAN NOT NULL DEFAULT TRUE,

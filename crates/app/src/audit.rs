@@ -21,7 +21,14 @@ pub struct Event<'a> {
 
 impl<'a> Event<'a> {
     pub fn ok(action: &'a str, target_type: &'a str, target_id: impl ToString) -> Self {
-        Event { action, target_type, target_id: target_id.to_string(), result: "ok", reason: "", detail: serde_json::Value::Null }
+        Event {
+            action,
+            target_type,
+            target_id: target_id.to_string(),
+            result: "ok",
+            reason: "",
+            detail: serde_json::Value::Null,
+        }
     }
     pub fn detail(mut self, d: serde_json::Value) -> Self {
         self.detail = d;
@@ -48,12 +55,22 @@ pub struct Actor<'a> {
 
 impl<'a> From<&'a Principal> for Actor<'a> {
     fn from(p: &'a Principal) -> Self {
-        Actor { user_id: Some(p.user_id), username: &p.username, unit_id: Some(p.unit_id), chain: p.chain(), ctx: &p.ctx }
+        Actor {
+            user_id: Some(p.user_id),
+            username: &p.username,
+            unit_id: Some(p.unit_id),
+            chain: p.chain(),
+            ctx: &p.ctx,
+        }
     }
 }
 
 pub async fn record(tx: &mut Tx, now: Ts, actor: Actor<'_>, ev: Event<'_>) -> Result<AuditRecord> {
-    let detail = if ev.detail.is_null() { String::new() } else { ev.detail.to_string() };
+    let detail = if ev.detail.is_null() {
+        String::new()
+    } else {
+        ev.detail.to_string()
+    };
     Ok(repo::append(
         tx,
         Entry {
@@ -117,9 +134,16 @@ pub async fn verify(app: &App) -> Result<Vec<ChainReport>> {
             && let Some((seq, hash)) = repo::head(&app.db, &chain).await?
             && (seq != v.verified() || hash != last_hash)
         {
-            broken = Some(Break::Gap { expected: seq, found: v.verified() });
+            broken = Some(Break::Gap {
+                expected: seq,
+                found: v.verified(),
+            });
         }
-        out.push(ChainReport { chain, verified: v.verified(), broken });
+        out.push(ChainReport {
+            chain,
+            verified: v.verified(),
+            broken,
+        });
     }
     Ok(out)
 }

@@ -43,7 +43,10 @@ pub fn token_hash(token: &str) -> Vec<u8> {
 pub async fn hash_password(password: &str) -> Result<String> {
     let pw = password.to_string();
     tokio::task::spawn_blocking(move || {
-        Argon2::default().hash_password(pw.as_bytes()).map(|h| h.to_string()).map_err(|e| AppError::Internal(e.to_string()))
+        Argon2::default()
+            .hash_password(pw.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| AppError::Internal(e.to_string()))
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))?
@@ -52,25 +55,41 @@ pub async fn hash_password(password: &str) -> Result<String> {
 pub async fn verify_password(password: &str, hash: &str) -> bool {
     let pw = password.to_string();
     let h = hash.to_string();
-    tokio::task::spawn_blocking(move || Argon2::default().verify_password(pw.as_bytes(), h.as_str()).is_ok())
-        .await
-        .unwrap_or(false)
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .verify_password(pw.as_bytes(), h.as_str())
+            .is_ok()
+    })
+    .await
+    .unwrap_or(false)
 }
 
 fn dummy_hash() -> &'static str {
     static H: OnceLock<String> = OnceLock::new();
     H.get_or_init(|| {
-        Argon2::default().hash_password(b"linli-timing-equaliser").map(|h| h.to_string()).unwrap_or_default()
+        Argon2::default()
+            .hash_password(b"linli-timing-equaliser")
+            .map(|h| h.to_string())
+            .unwrap_or_default()
     })
 }
 
 pub fn normalize_username(s: &str) -> Result<String> {
     let u = s.trim().to_lowercase();
     if u.is_empty() || u.chars().count() > 64 {
-        return Err(AppError::invalid("invalid_username", "用户名须为 1–64 个字符"));
+        return Err(AppError::invalid(
+            "invalid_username",
+            "用户名须为 1–64 个字符",
+        ));
     }
-    if !u.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
-        return Err(AppError::invalid("invalid_username", "用户名只能包含字母、数字和 . _ -"));
+    if !u
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return Err(AppError::invalid(
+            "invalid_username",
+            "用户名只能包含字母、数字和 . _ -",
+        ));
     }
     Ok(u)
 }
@@ -100,10 +119,23 @@ pub fn chain_of_path(path: &str) -> String {
 }
 
 fn anon_actor<'a>(username: &'a str, ctx: &'a Ctx) -> Actor<'a> {
-    Actor { user_id: None, username, unit_id: None, chain: linli_domain::org::ROOT_TENANT.to_string(), ctx }
+    Actor {
+        user_id: None,
+        username,
+        unit_id: None,
+        chain: linli_domain::org::ROOT_TENANT.to_string(),
+        ctx,
+    }
 }
 
-async fn new_session(app: &App, tx: &mut Tx, user: &User, stage: &str, pending: Option<Vec<u8>>, ctx: &Ctx) -> Result<(String, Session)> {
+async fn new_session(
+    app: &App,
+    tx: &mut Tx,
+    user: &User,
+    stage: &str,
+    pending: Option<Vec<u8>>,
+    ctx: &Ctx,
+) -> Result<(String, Session)> {
     let now = app.now();
     let token = random_token();
     let s = Session {
@@ -123,7 +155,13 @@ async fn new_session(app: &App, tx: &mut Tx, user: &User, stage: &str, pending: 
 }
 
 /// Check a username and password (and, for one-step API log-in, a TOTP code).
-pub async fn login(app: &App, username: &str, password: &str, code: Option<&str>, ctx: &Ctx) -> Result<LoginOutcome> {
+pub async fn login(
+    app: &App,
+    username: &str,
+    password: &str,
+    code: Option<&str>,
+    ctx: &Ctx,
+) -> Result<LoginOutcome> {
     let username = normalize_username(username).map_err(|_| AppError::BadCredentials)?;
     if password.len() > 1024 {
         return Err(AppError::BadCredentials);
@@ -140,8 +178,15 @@ pub async fn login(app: &App, username: &str, password: &str, code: Option<&str>
     let Some(user) = user else {
         retry(|| async {
             let mut tx = app.db.begin_write().await?;
-            record(&mut tx, now, anon_actor(&username, ctx), Event::ok("login", "user", &username).result("failed").reason("用户名不存在"))
-                .await?;
+            record(
+                &mut tx,
+                now,
+                anon_actor(&username, ctx),
+                Event::ok("login", "user", &username)
+                    .result("failed")
+                    .reason("用户名不存在"),
+            )
+            .await?;
             tx.commit().await?;
             Ok::<_, AppError>(())
         })
@@ -150,30 +195,64 @@ pub async fn login(app: &App, username: &str, password: &str, code: Option<&str>
     };
 
     let user = &user;
-    let outcome = retry(|| async move {
+    retry(|| async move {
         let mut tx = app.db.begin_write().await?;
         // Re-read inside the transaction: the lock state may have moved while we hashed.
-        let u = users::get_tx(&mut tx, user.id).await?.ok_or(AppError::BadCredentials)?;
+        let u = users::get_tx(&mut tx, user.id)
+            .await?
+            .ok_or(AppError::BadCredentials)?;
         if let Some(until) = u.locked_until
             && until > now
         {
-            record(&mut tx, now, actor_for(&u, ctx), Event::ok("login", "user", u.id).result("denied").reason("账号锁定中")).await?;
+            record(
+                &mut tx,
+                now,
+                actor_for(&u, ctx),
+                Event::ok("login", "user", u.id)
+                    .result("denied")
+                    .reason("账号锁定中"),
+            )
+            .await?;
             tx.commit().await?;
-            return Ok(Err(AppError::Locked { minutes: ((until.0 - now.0) / 60_000_000).max(1) }));
+            return Ok(Err(AppError::Locked {
+                minutes: ((until.0 - now.0) / 60_000_000).max(1),
+            }));
         }
         if !ok {
             let (failed, lock) = after_failure(&app.cfg.lockout, u.failed_count, now);
             users::record_failure(&mut tx, u.id, failed, lock, now).await?;
-            let reason = if lock.is_some() { "密码错误，账号已锁定" } else { "密码错误" };
-            record(&mut tx, now, actor_for(&u, ctx), Event::ok("login", "user", u.id).result("failed").reason(reason)).await?;
+            let reason = if lock.is_some() {
+                "密码错误，账号已锁定"
+            } else {
+                "密码错误"
+            };
+            record(
+                &mut tx,
+                now,
+                actor_for(&u, ctx),
+                Event::ok("login", "user", u.id)
+                    .result("failed")
+                    .reason(reason),
+            )
+            .await?;
             tx.commit().await?;
             return Ok(Err(match lock {
-                Some(_) => AppError::Locked { minutes: (app.cfg.lockout.lock_secs / 60).max(1) },
+                Some(_) => AppError::Locked {
+                    minutes: (app.cfg.lockout.lock_secs / 60).max(1),
+                },
                 None => AppError::BadCredentials,
             }));
         }
         if u.disabled {
-            record(&mut tx, now, actor_for(&u, ctx), Event::ok("login", "user", u.id).result("denied").reason("账号已停用")).await?;
+            record(
+                &mut tx,
+                now,
+                actor_for(&u, ctx),
+                Event::ok("login", "user", u.id)
+                    .result("denied")
+                    .reason("账号已停用"),
+            )
+            .await?;
             tx.commit().await?;
             return Ok(Err(AppError::Disabled));
         }
@@ -181,11 +260,23 @@ pub async fn login(app: &App, username: &str, password: &str, code: Option<&str>
         let required = roles::requires_totp(&mut tx, u.id).await?;
         let outcome = match (&u.totp_secret, code) {
             (Some(secret), Some(code)) => {
-                let Some(counter) = totp::verify(secret, code, now.0 / 1_000_000, u.totp_last_counter.map(|c| c as u64)) else {
+                let Some(counter) = totp::verify(
+                    secret,
+                    code,
+                    now.0 / 1_000_000,
+                    u.totp_last_counter.map(|c| c as u64),
+                ) else {
                     let (failed, lock) = after_failure(&app.cfg.lockout, u.failed_count, now);
                     users::record_failure(&mut tx, u.id, failed, lock, now).await?;
-                    record(&mut tx, now, actor_for(&u, ctx), Event::ok("login", "user", u.id).result("failed").reason("动态验证码错误"))
-                        .await?;
+                    record(
+                        &mut tx,
+                        now,
+                        actor_for(&u, ctx),
+                        Event::ok("login", "user", u.id)
+                            .result("failed")
+                            .reason("动态验证码错误"),
+                    )
+                    .await?;
                     tx.commit().await?;
                     return Ok(Err(AppError::BadTotp));
                 };
@@ -199,7 +290,8 @@ pub async fn login(app: &App, username: &str, password: &str, code: Option<&str>
             }
             (None, _) if required => {
                 let secret = random_bytes::<20>().to_vec();
-                let (token, _) = new_session(app, &mut tx, &u, STAGE_ENROL, Some(secret.clone()), ctx).await?;
+                let (token, _) =
+                    new_session(app, &mut tx, &u, STAGE_ENROL, Some(secret.clone()), ctx).await?;
                 LoginOutcome::NeedEnrol { token, secret }
             }
             (None, _) => {
@@ -212,72 +304,114 @@ pub async fn login(app: &App, username: &str, password: &str, code: Option<&str>
             LoginOutcome::NeedTotp { .. } => "待动态验证码",
             LoginOutcome::NeedEnrol { .. } => "待绑定动态验证码",
         };
-        record(&mut tx, now, actor_for(&u, ctx), Event::ok("login", "user", u.id).reason(stage)).await?;
+        record(
+            &mut tx,
+            now,
+            actor_for(&u, ctx),
+            Event::ok("login", "user", u.id).reason(stage),
+        )
+        .await?;
         tx.commit().await?;
         Ok::<_, AppError>(Ok(outcome))
     })
-    .await?;
-    outcome
+    .await?
 }
 
 /// Finish a half-open session with a TOTP code (after [`LoginOutcome::NeedTotp`] or
 /// [`LoginOutcome::NeedEnrol`]). Returns a fresh token: the pre-factor token stops working.
-pub async fn complete_totp(app: &App, token: &str, code: &str, ctx: &Ctx) -> Result<(String, Session)> {
+pub async fn complete_totp(
+    app: &App,
+    token: &str,
+    code: &str,
+    ctx: &Ctx,
+) -> Result<(String, Session)> {
     let hash = token_hash(token);
     let now = app.now();
-    let s = sessions::by_token_hash(&app.db, &hash).await?.ok_or(AppError::Unauthenticated)?;
+    let s = sessions::by_token_hash(&app.db, &hash)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
     if s.stage == STAGE_ACTIVE || s.expires_at < now || s.last_seen_at.plus_secs(600) < now {
         return Err(AppError::Unauthenticated);
     }
-    let res = retry(|| async {
+    retry(|| async {
         let mut tx = app.db.begin_write().await?;
-        let u = users::get_tx(&mut tx, s.user_id).await?.ok_or(AppError::Unauthenticated)?;
+        let u = users::get_tx(&mut tx, s.user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
         let (secret, enrol) = match (s.stage.as_str(), &s.pending_secret, &u.totp_secret) {
             (STAGE_ENROL, Some(p), _) => (p.clone(), true),
             (STAGE_TOTP, _, Some(sec)) => (sec.clone(), false),
             _ => return Err(AppError::Unauthenticated),
         };
-        let last = if enrol { None } else { u.totp_last_counter.map(|c| c as u64) };
+        let last = if enrol {
+            None
+        } else {
+            u.totp_last_counter.map(|c| c as u64)
+        };
         let Some(counter) = totp::verify(&secret, code, now.0 / 1_000_000, last) else {
             let (failed, lock) = after_failure(&app.cfg.lockout, u.failed_count, now);
             users::record_failure(&mut tx, u.id, failed, lock, now).await?;
             if lock.is_some() {
                 sessions::delete(&mut tx, s.id).await?;
             }
-            record(&mut tx, now, actor_for(&u, ctx), Event::ok("login.totp", "user", u.id).result("failed").reason("动态验证码错误"))
-                .await?;
+            record(
+                &mut tx,
+                now,
+                actor_for(&u, ctx),
+                Event::ok("login.totp", "user", u.id)
+                    .result("failed")
+                    .reason("动态验证码错误"),
+            )
+            .await?;
             tx.commit().await?;
             return Ok(Err(if lock.is_some() {
-                AppError::Locked { minutes: (app.cfg.lockout.lock_secs / 60).max(1) }
+                AppError::Locked {
+                    minutes: (app.cfg.lockout.lock_secs / 60).max(1),
+                }
             } else {
                 AppError::BadTotp
             }));
         };
         if enrol {
             users::set_totp(&mut tx, u.id, Some(secret), Some(counter as i64), now).await?;
-            record(&mut tx, now, actor_for(&u, ctx), Event::ok("totp.enrol", "user", u.id)).await?;
+            record(
+                &mut tx,
+                now,
+                actor_for(&u, ctx),
+                Event::ok("totp.enrol", "user", u.id),
+            )
+            .await?;
         } else if !users::use_totp_counter(&mut tx, u.id, counter as i64).await? {
             tx.commit().await?;
             return Ok(Err(AppError::BadTotp));
         }
         sessions::delete(&mut tx, s.id).await?;
         let out = new_session(app, &mut tx, &u, STAGE_ACTIVE, None, ctx).await?;
-        record(&mut tx, now, actor_for(&u, ctx), Event::ok("login.totp", "user", u.id)).await?;
+        record(
+            &mut tx,
+            now,
+            actor_for(&u, ctx),
+            Event::ok("login.totp", "user", u.id),
+        )
+        .await?;
         tx.commit().await?;
         Ok::<_, AppError>(Ok(out))
     })
-    .await?;
-    res
+    .await?
 }
 
 /// The half-open session behind a token, for rendering the TOTP step (enrolment shows the
 /// secret again).
 pub async fn pending_session(app: &App, token: &str) -> Result<(Session, User)> {
-    let s = sessions::by_token_hash(&app.db, &token_hash(token)).await?.ok_or(AppError::Unauthenticated)?;
+    let s = sessions::by_token_hash(&app.db, &token_hash(token))
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
     if s.stage == STAGE_ACTIVE || s.expires_at < app.now() {
         return Err(AppError::Unauthenticated);
     }
-    let u = users::get(&app.db, s.user_id).await?.ok_or(AppError::Unauthenticated)?;
+    let u = users::get(&app.db, s.user_id)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
     Ok((s, u))
 }
 
@@ -289,7 +423,10 @@ async fn principal_for(app: &App, u: &User, ctx: Ctx) -> Result<Principal> {
         display_name: u.display_name.clone(),
         unit_id: u.unit_id,
         unit_path: u.unit_path.clone(),
-        authz: Authz { user_id: u.id, grants },
+        authz: Authz {
+            user_id: u.id,
+            grants,
+        },
         session_id: None,
         token_id: None,
         csrf: None,
@@ -305,7 +442,9 @@ pub async fn resolve_session(app: &App, token: &str, ctx: Ctx) -> Result<Princip
         return Err(AppError::Unauthenticated);
     }
     let now = app.now();
-    let s = sessions::by_token_hash(&app.db, &token_hash(token)).await?.ok_or(AppError::Unauthenticated)?;
+    let s = sessions::by_token_hash(&app.db, &token_hash(token))
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
     if s.stage != STAGE_ACTIVE {
         return Err(AppError::Unauthenticated);
     }
@@ -315,7 +454,9 @@ pub async fn resolve_session(app: &App, token: &str, ctx: Ctx) -> Result<Princip
         tx.commit().await?;
         return Err(AppError::Unauthenticated);
     }
-    let u = users::get(&app.db, s.user_id).await?.ok_or(AppError::Unauthenticated)?;
+    let u = users::get(&app.db, s.user_id)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
     if u.disabled {
         return Err(AppError::Unauthenticated);
     }
@@ -332,11 +473,15 @@ pub async fn resolve_api_token(app: &App, token: &str, ctx: Ctx) -> Result<Princ
         return Err(AppError::Unauthenticated);
     }
     let now = app.now();
-    let t = tokens::by_hash(&app.db, &token_hash(token)).await?.ok_or(AppError::Unauthenticated)?;
+    let t = tokens::by_hash(&app.db, &token_hash(token))
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
     if t.revoked_at.is_some() || t.expires_at.is_some_and(|e| e < now) {
         return Err(AppError::Unauthenticated);
     }
-    let u = users::get(&app.db, t.user_id).await?.ok_or(AppError::Unauthenticated)?;
+    let u = users::get(&app.db, t.user_id)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
     if u.disabled {
         return Err(AppError::Unauthenticated);
     }
@@ -351,7 +496,9 @@ pub async fn resolve_api_token(app: &App, token: &str, ctx: Ctx) -> Result<Princ
         .filter_map(|mut g| {
             if g.unit_path.starts_with(&t.unit_path) {
                 Some(g)
-            } else if t.unit_path.starts_with(&g.unit_path) && g.scope == linli_domain::auth::DataScope::Subtree {
+            } else if t.unit_path.starts_with(&g.unit_path)
+                && g.scope == linli_domain::auth::DataScope::Subtree
+            {
                 g.unit_id = t.unit_id;
                 g.unit_path = t.unit_path.clone();
                 Some(g)
@@ -365,7 +512,9 @@ pub async fn resolve_api_token(app: &App, token: &str, ctx: Ctx) -> Result<Princ
 }
 
 pub async fn logout(app: &App, p: &Principal) -> Result<()> {
-    let Some(sid) = p.session_id else { return Ok(()) };
+    let Some(sid) = p.session_id else {
+        return Ok(());
+    };
     let now = app.now();
     retry(|| async {
         let mut tx = app.db.begin_write().await?;
@@ -383,8 +532,13 @@ pub async fn logout_everywhere(app: &App, p: &Principal) -> Result<u64> {
     retry(|| async {
         let mut tx = app.db.begin_write().await?;
         let n = sessions::delete_for_user(&mut tx, p.user_id).await?;
-        record(&mut tx, now, p.into(), Event::ok("logout.all", "user", p.user_id).detail(serde_json::json!({"sessions": n})))
-            .await?;
+        record(
+            &mut tx,
+            now,
+            p.into(),
+            Event::ok("logout.all", "user", p.user_id).detail(serde_json::json!({"sessions": n})),
+        )
+        .await?;
         tx.commit().await?;
         Ok::<_, AppError>(n)
     })
@@ -400,9 +554,18 @@ pub async fn end_my_session(app: &App, p: &Principal, id: Uuid) -> Result<()> {
     let now = app.now();
     retry(|| async {
         let mut tx = app.db.begin_write().await?;
-        let s = sessions::get_tx(&mut tx, id).await?.filter(|s| s.user_id == p.user_id).ok_or(AppError::NotFound("会话"))?;
+        let s = sessions::get_tx(&mut tx, id)
+            .await?
+            .filter(|s| s.user_id == p.user_id)
+            .ok_or(AppError::NotFound("会话"))?;
         sessions::delete(&mut tx, s.id).await?;
-        record(&mut tx, now, p.into(), Event::ok("session.end", "session", s.id)).await?;
+        record(
+            &mut tx,
+            now,
+            p.into(),
+            Event::ok("session.end", "session", s.id),
+        )
+        .await?;
         tx.commit().await?;
         Ok::<_, AppError>(())
     })
@@ -411,13 +574,24 @@ pub async fn end_my_session(app: &App, p: &Principal, id: Uuid) -> Result<()> {
 
 /// Change one's own password; every other session of the account ends.
 pub async fn change_password(app: &App, p: &Principal, current: &str, new: &str) -> Result<()> {
-    app.cfg.password.check(&p.username, new).map_err(|e| AppError::invalid("weak_password", e.to_string()))?;
-    let u = users::get(&app.db, p.user_id).await?.ok_or(AppError::Unauthenticated)?;
+    app.cfg
+        .password
+        .check(&p.username, new)
+        .map_err(|e| AppError::invalid("weak_password", e.to_string()))?;
+    let u = users::get(&app.db, p.user_id)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
     if !verify_password(current, &u.password_hash).await {
-        return Err(AppError::invalid("wrong_current_password", "当前密码不正确"));
+        return Err(AppError::invalid(
+            "wrong_current_password",
+            "当前密码不正确",
+        ));
     }
     if verify_password(new, &u.password_hash).await {
-        return Err(AppError::invalid("same_password", "新密码不能与当前密码相同"));
+        return Err(AppError::invalid(
+            "same_password",
+            "新密码不能与当前密码相同",
+        ));
     }
     let hash = hash_password(new).await?;
     let now = app.now();
@@ -427,7 +601,13 @@ pub async fn change_password(app: &App, p: &Principal, current: &str, new: &str)
         if let Some(keep) = p.session_id {
             sessions::delete_for_user_except(&mut tx, p.user_id, keep).await?;
         }
-        record(&mut tx, now, p.into(), Event::ok("password.change", "user", p.user_id)).await?;
+        record(
+            &mut tx,
+            now,
+            p.into(),
+            Event::ok("password.change", "user", p.user_id),
+        )
+        .await?;
         tx.commit().await?;
         Ok::<_, AppError>(())
     })
@@ -448,7 +628,9 @@ pub async fn begin_totp_enrolment(app: &App, p: &Principal) -> Result<Vec<u8>> {
 pub async fn pending_enrolment_secret(app: &App, p: &Principal) -> Result<Option<Vec<u8>>> {
     let sid = p.session_id.ok_or(AppError::Forbidden)?;
     let mut tx = app.db.begin_read().await?;
-    Ok(sessions::get_tx(&mut tx, sid).await?.and_then(|s| s.pending_secret))
+    Ok(sessions::get_tx(&mut tx, sid)
+        .await?
+        .and_then(|s| s.pending_secret))
 }
 
 pub async fn confirm_totp_enrolment(app: &App, p: &Principal, code: &str) -> Result<()> {
@@ -456,12 +638,23 @@ pub async fn confirm_totp_enrolment(app: &App, p: &Principal, code: &str) -> Res
     let now = app.now();
     retry(|| async {
         let mut tx = app.db.begin_write().await?;
-        let s = sessions::get_tx(&mut tx, sid).await?.ok_or(AppError::Unauthenticated)?;
-        let secret = s.pending_secret.ok_or_else(|| AppError::invalid("no_pending_enrolment", "请先生成新的密钥"))?;
-        let counter = totp::verify(&secret, code, now.0 / 1_000_000, None).ok_or(AppError::BadTotp)?;
+        let s = sessions::get_tx(&mut tx, sid)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let secret = s
+            .pending_secret
+            .ok_or_else(|| AppError::invalid("no_pending_enrolment", "请先生成新的密钥"))?;
+        let counter =
+            totp::verify(&secret, code, now.0 / 1_000_000, None).ok_or(AppError::BadTotp)?;
         users::set_totp(&mut tx, p.user_id, Some(secret), Some(counter as i64), now).await?;
         sessions::set_pending_secret(&mut tx, sid, None).await?;
-        record(&mut tx, now, p.into(), Event::ok("totp.enrol", "user", p.user_id)).await?;
+        record(
+            &mut tx,
+            now,
+            p.into(),
+            Event::ok("totp.enrol", "user", p.user_id),
+        )
+        .await?;
         tx.commit().await?;
         Ok::<_, AppError>(())
     })

@@ -42,7 +42,9 @@ pub fn generate_password() -> String {
 /// A principal with every permission over the whole tree, for shell commands run by whoever
 /// controls the server. Audited as `system`.
 pub async fn system_principal(app: &App, ctx: Ctx) -> Result<Principal> {
-    let root = org_repo::root(&app.db).await?.ok_or_else(|| AppError::Internal("数据库尚未初始化".into()))?;
+    let root = org_repo::root(&app.db)
+        .await?
+        .ok_or_else(|| AppError::Internal("数据库尚未初始化".into()))?;
     let nil = uuid::Uuid::nil();
     Ok(Principal {
         user_id: nil,
@@ -75,7 +77,10 @@ pub async fn ensure_base(app: &App, platform_name: &str) -> Result<()> {
     retry(|| async {
         let mut tx = app.db.begin_write().await?;
         let has_root = tx
-            .fetch_one_i64("SELECT COUNT(*) AS n FROM org_units WHERE tenant = '000000' AND kind = 'root'", vec![])
+            .fetch_one_i64(
+                "SELECT COUNT(*) AS n FROM org_units WHERE tenant = '000000' AND kind = 'root'",
+                vec![],
+            )
             .await?;
         if has_root == 0 {
             let root = OrgUnit {
@@ -113,9 +118,16 @@ pub async fn ensure_admin(app: &App, password: Option<&str>) -> Result<Option<St
         Some(p) => (p.to_string(), false),
         None => (generate_password(), true),
     };
-    app.cfg.password.check("admin", &pw).map_err(|e| AppError::invalid("weak_password", format!("LINLI_ADMIN_PASSWORD 不符合密码策略：{e}")))?;
+    app.cfg.password.check("admin", &pw).map_err(|e| {
+        AppError::invalid(
+            "weak_password",
+            format!("LINLI_ADMIN_PASSWORD 不符合密码策略：{e}"),
+        )
+    })?;
     let sys = system_principal(app, Ctx::cli()).await?;
-    let root = org_repo::root(&app.db).await?.ok_or_else(|| AppError::Internal("root missing".into()))?;
+    let root = org_repo::root(&app.db)
+        .await?
+        .ok_or_else(|| AppError::Internal("root missing".into()))?;
     let u = crate::users::create(
         app,
         &sys,
@@ -151,16 +163,76 @@ const GRID_NAMES: [&str; 3] = ["第一网格", "第二网格", "第三网格"];
 
 /// Demo accounts: (username, display name, role, unit code or suffix, scope).
 pub const DEMO_USERS: &[(&str, &str, &str, &str, DataScope)] = &[
-    ("secadmin", "安全管理员", "sec_admin", "0", DataScope::Subtree),
-    ("auditor", "审计管理员", "audit_admin", "0", DataScope::Subtree),
-    ("dongcheng", "东城区指挥中心", "district_staff", "110101", DataScope::Subtree),
-    ("hotline", "热线话务员", "hotline_operator", "110101", DataScope::Subtree),
-    ("donghuamen", "东华门街道工作人员", "street_staff", "110101001", DataScope::Subtree),
-    ("duofuxiang", "多福巷社区工作者", "community_staff", "110101001001", DataScope::Subtree),
-    ("yinsi", "银闸社区工作者", "community_staff", "110101001002", DataScope::Subtree),
-    ("grid01", "多福巷第一网格网格员", "grid_worker", "110101001001001", DataScope::Unit),
-    ("grid02", "多福巷第二网格网格员", "grid_worker", "110101001001002", DataScope::Unit),
-    ("chengguan", "区城管委办理人员", "dept_handler", "110101B01", DataScope::Unit),
+    (
+        "secadmin",
+        "安全管理员",
+        "sec_admin",
+        "0",
+        DataScope::Subtree,
+    ),
+    (
+        "auditor",
+        "审计管理员",
+        "audit_admin",
+        "0",
+        DataScope::Subtree,
+    ),
+    (
+        "dongcheng",
+        "东城区指挥中心",
+        "district_staff",
+        "110101",
+        DataScope::Subtree,
+    ),
+    (
+        "hotline",
+        "热线话务员",
+        "hotline_operator",
+        "110101",
+        DataScope::Subtree,
+    ),
+    (
+        "donghuamen",
+        "东华门街道工作人员",
+        "street_staff",
+        "110101001",
+        DataScope::Subtree,
+    ),
+    (
+        "duofuxiang",
+        "多福巷社区工作者",
+        "community_staff",
+        "110101001001",
+        DataScope::Subtree,
+    ),
+    (
+        "yinsi",
+        "银闸社区工作者",
+        "community_staff",
+        "110101001002",
+        DataScope::Subtree,
+    ),
+    (
+        "grid01",
+        "多福巷第一网格网格员",
+        "grid_worker",
+        "110101001001001",
+        DataScope::Unit,
+    ),
+    (
+        "grid02",
+        "多福巷第二网格网格员",
+        "grid_worker",
+        "110101001001002",
+        DataScope::Unit,
+    ),
+    (
+        "chengguan",
+        "区城管委办理人员",
+        "dept_handler",
+        "110101B01",
+        DataScope::Unit,
+    ),
 ];
 
 /// The demo district's division rows (北京市 → 东城区 → 17 streets → 169 communities), embedded
@@ -175,7 +247,10 @@ pub fn demo_levels() -> Result<Vec<(OrgKind, Vec<DivisionRow>)>> {
     ];
     let mut levels = Vec::new();
     for ((kind, stem, parent), text) in divisions::LEVELS.into_iter().zip(files) {
-        levels.push((kind, divisions::parse_level(kind, stem, parent, text.as_bytes())?));
+        levels.push((
+            kind,
+            divisions::parse_level(kind, stem, parent, text.as_bytes())?,
+        ));
     }
     Ok(levels)
 }
@@ -186,9 +261,14 @@ pub async fn load_demo(app: &App, demo_password: Option<&str>) -> Result<Option<
     let ctx = Ctx::cli();
     let levels = demo_levels()?;
     divisions::apply(app, &levels, &ctx, &|_, _, _| {}).await?;
-    let communities: Vec<&DivisionRow> =
-        levels.iter().find(|(k, _)| *k == OrgKind::Community).map(|(_, r)| r.iter().collect()).unwrap_or_default();
-    let district = org_repo::get_by_code(&app.db, "110101").await?.ok_or_else(|| AppError::Internal("demo district missing".into()))?;
+    let communities: Vec<&DivisionRow> = levels
+        .iter()
+        .find(|(k, _)| *k == OrgKind::Community)
+        .map(|(_, r)| r.iter().collect())
+        .unwrap_or_default();
+    let district = org_repo::get_by_code(&app.db, "110101")
+        .await?
+        .ok_or_else(|| AppError::Internal("demo district missing".into()))?;
     let now = app.now();
     let mut extra: Vec<OrgUnit> = Vec::new();
     let make = |parent: &OrgUnit, code: String, name: &str, kind: OrgKind| OrgUnit {
@@ -215,20 +295,36 @@ pub async fn load_demo(app: &App, demo_password: Option<&str>) -> Result<Option<
     }
     let existing_grids = app
         .db
-        .fetch_one_i64("SELECT COUNT(*) AS n FROM org_units WHERE tenant = '110101' AND kind = 'grid'", vec![])
+        .fetch_one_i64(
+            "SELECT COUNT(*) AS n FROM org_units WHERE tenant = '110101' AND kind = 'grid'",
+            vec![],
+        )
         .await?;
     if existing_grids == 0 {
         let all = org_repo::list(
             &app.db,
             &linli_domain::auth::ScopeFilter::everything(),
-            &org_repo::ListQuery { kind: Some(OrgKind::Community), under: Some(district.path.clone()), limit: 10_000, ..Default::default() },
+            &org_repo::ListQuery {
+                kind: Some(OrgKind::Community),
+                under: Some(district.path.clone()),
+                limit: 10_000,
+                ..Default::default()
+            },
         )
         .await?;
-        for c in all.iter().filter(|c| communities.iter().any(|r| r.code == c.code)) {
+        for c in all
+            .iter()
+            .filter(|c| communities.iter().any(|r| r.code == c.code))
+        {
             // Two or three grids per community, by a stable rule so reloads agree.
             let n = 2 + (c.code.bytes().map(u32::from).sum::<u32>() % 2) as usize;
             for (i, gname) in GRID_NAMES.iter().take(n).enumerate() {
-                extra.push(make(c, format!("{}{:03}", c.code, i + 1), gname, OrgKind::Grid));
+                extra.push(make(
+                    c,
+                    format!("{}{:03}", c.code, i + 1),
+                    gname,
+                    OrgKind::Grid,
+                ));
             }
         }
     }
@@ -241,8 +337,15 @@ pub async fn load_demo(app: &App, demo_password: Option<&str>) -> Result<Option<
             record(
                 &mut tx,
                 now,
-                Actor { user_id: None, username: "system", unit_id: None, chain: "110101".into(), ctx: &ctx },
-                Event::ok("demo.load", "org_unit", "110101").detail(serde_json::json!({"units": extra.len()})),
+                Actor {
+                    user_id: None,
+                    username: "system",
+                    unit_id: None,
+                    chain: "110101".into(),
+                    ctx: &ctx,
+                },
+                Event::ok("demo.load", "org_unit", "110101")
+                    .detail(serde_json::json!({"units": extra.len()})),
             )
             .await?;
             tx.commit().await?;
@@ -251,10 +354,15 @@ pub async fn load_demo(app: &App, demo_password: Option<&str>) -> Result<Option<
         .await?;
     }
     // Accounts.
-    if users::by_username(&app.db, DEMO_USERS[0].0).await?.is_some() {
+    if users::by_username(&app.db, DEMO_USERS[0].0)
+        .await?
+        .is_some()
+    {
         return Ok(None);
     }
-    let pw = demo_password.map(str::to_string).unwrap_or_else(generate_password);
+    let pw = demo_password
+        .map(str::to_string)
+        .unwrap_or_else(generate_password);
     let sys = system_principal(app, ctx.clone()).await?;
     for (username, name, role, unit_code, scope) in DEMO_USERS {
         let unit = if *unit_code == ROOT_CODE {

@@ -51,10 +51,25 @@ fn bad(file: &str, line: u64, msg: impl std::fmt::Display) -> AppError {
 }
 
 /// Parse one level's CSV (plain or gzip) fully, validating every row.
-pub fn parse_level(kind: OrgKind, file: &str, parent_col: Option<&str>, reader: impl Read) -> Result<Vec<DivisionRow>> {
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(reader);
-    let headers = rdr.headers().map_err(|e| bad(file, 1, format!("无法读取表头：{e}")))?.clone();
-    let col = |name: &str| headers.iter().position(|h| h.trim_start_matches('\u{feff}') == name);
+pub fn parse_level(
+    kind: OrgKind,
+    file: &str,
+    parent_col: Option<&str>,
+    reader: impl Read,
+) -> Result<Vec<DivisionRow>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(reader);
+    let headers = rdr
+        .headers()
+        .map_err(|e| bad(file, 1, format!("无法读取表头：{e}")))?
+        .clone();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim_start_matches('\u{feff}') == name)
+    };
     let code_i = col("code").ok_or_else(|| bad(file, 1, "缺少 code 列"))?;
     let name_i = col("name").ok_or_else(|| bad(file, 1, "缺少 name 列"))?;
     let parent_i = match parent_col {
@@ -79,7 +94,11 @@ pub fn parse_level(kind: OrgKind, file: &str, parent_col: Option<&str>, reader: 
             Some(pi) => {
                 let p = rec.get(pi).unwrap_or("").trim();
                 if p.is_empty() || !code.starts_with(p) {
-                    return Err(bad(file, line, format!("上级代码 {p:?} 与代码 {code} 不一致")));
+                    return Err(bad(
+                        file,
+                        line,
+                        format!("上级代码 {p:?} 与代码 {code} 不一致"),
+                    ));
                 }
                 Some(p.to_string())
             }
@@ -88,7 +107,11 @@ pub fn parse_level(kind: OrgKind, file: &str, parent_col: Option<&str>, reader: 
         if !seen.insert(code.to_string()) {
             return Err(bad(file, line, format!("代码 {code} 重复")));
         }
-        out.push(DivisionRow { code: code.to_string(), name: name.to_string(), parent_code });
+        out.push(DivisionRow {
+            code: code.to_string(),
+            name: name.to_string(),
+            parent_code,
+        });
     }
     Ok(out)
 }
@@ -100,13 +123,30 @@ pub fn read_dir(dir: &Path) -> Result<Vec<(OrgKind, Vec<DivisionRow>)>> {
         let plain = dir.join(format!("{stem}.csv"));
         let gz = dir.join(format!("{stem}.csv.gz"));
         let rows = if gz.exists() {
-            let f = std::fs::File::open(&gz).map_err(|e| AppError::invalid("file_unreadable", format!("{}: {e}", gz.display())))?;
-            parse_level(kind, &format!("{stem}.csv.gz"), parent, flate2::read::GzDecoder::new(std::io::BufReader::new(f)))?
+            let f = std::fs::File::open(&gz).map_err(|e| {
+                AppError::invalid("file_unreadable", format!("{}: {e}", gz.display()))
+            })?;
+            parse_level(
+                kind,
+                &format!("{stem}.csv.gz"),
+                parent,
+                flate2::read::GzDecoder::new(std::io::BufReader::new(f)),
+            )?
         } else if plain.exists() {
-            let f = std::fs::File::open(&plain).map_err(|e| AppError::invalid("file_unreadable", format!("{}: {e}", plain.display())))?;
-            parse_level(kind, &format!("{stem}.csv"), parent, std::io::BufReader::new(f))?
+            let f = std::fs::File::open(&plain).map_err(|e| {
+                AppError::invalid("file_unreadable", format!("{}: {e}", plain.display()))
+            })?;
+            parse_level(
+                kind,
+                &format!("{stem}.csv"),
+                parent,
+                std::io::BufReader::new(f),
+            )?
         } else {
-            return Err(AppError::invalid("file_missing", format!("目录 {} 中缺少 {stem}.csv", dir.display())));
+            return Err(AppError::invalid(
+                "file_missing",
+                format!("目录 {} 中缺少 {stem}.csv", dir.display()),
+            ));
         };
         levels.push((kind, rows));
     }
@@ -122,7 +162,11 @@ fn check_parents(levels: &[(OrgKind, Vec<DivisionRow>)]) -> Result<()> {
             if let Some(p) = &r.parent_code
                 && !parents.contains(p.as_str())
             {
-                let stem = LEVELS.iter().find(|l| l.0 == w[1].0).map(|l| l.1).unwrap_or("?");
+                let stem = LEVELS
+                    .iter()
+                    .find(|l| l.0 == w[1].0)
+                    .map(|l| l.1)
+                    .unwrap_or("?");
                 return Err(bad(stem, i as u64 + 2, format!("上级代码 {p} 不存在")));
             }
         }
@@ -146,7 +190,9 @@ pub async fn apply(
     ctx: &Ctx,
     progress: &(dyn Fn(OrgKind, usize, usize) + Sync),
 ) -> Result<Vec<LevelReport>> {
-    let root = org_repo::root(&app.db).await?.ok_or_else(|| AppError::Internal("root unit missing; run migrate first".into()))?;
+    let root = org_repo::root(&app.db)
+        .await?
+        .ok_or_else(|| AppError::Internal("root unit missing; run migrate first".into()))?;
     // code → (id, path) of every unit of the level above, existing or just inserted.
     let mut parents: HashMap<String, (Uuid, String)> = HashMap::new();
     let mut reports = Vec::new();
@@ -194,7 +240,11 @@ async fn apply_level(
         .into_iter()
         .map(|(code, id, name, _parent, path)| (code, (id, name, path)))
         .collect();
-    let mut report = LevelReport { kind: Some(kind), total: rows.len(), ..Default::default() };
+    let mut report = LevelReport {
+        kind: Some(kind),
+        total: rows.len(),
+        ..Default::default()
+    };
     let mut next: HashMap<String, (Uuid, String)> = HashMap::with_capacity(rows.len());
     let mut fresh: Vec<OrgUnit> = Vec::new();
     let mut renamed: Vec<(Uuid, String)> = Vec::new();
@@ -213,7 +263,12 @@ async fn apply_level(
             None => (root.id, root.path.clone()),
             Some(pc) => match parents.get(pc) {
                 Some(p) => p.clone(),
-                None => return Err(AppError::invalid("bad_division_file", format!("{} 的上级 {pc} 不存在", r.code))),
+                None => {
+                    return Err(AppError::invalid(
+                        "bad_division_file",
+                        format!("{} 的上级 {pc} 不存在", r.code),
+                    ));
+                }
             },
         };
         let path = child_path(&parent_path, &r.code);
@@ -291,7 +346,11 @@ pub async fn insert_batch(tx: &mut Tx, units: &[OrgUnit]) -> Result<()> {
         ];
         values.push(format!("({})", cols.join(", ")));
     }
-    let sql = format!("INSERT INTO org_units ({}) VALUES {}", org_repo::COLUMNS, values.join(", "));
+    let sql = format!(
+        "INSERT INTO org_units ({}) VALUES {}",
+        org_repo::COLUMNS,
+        values.join(", ")
+    );
     tx.execute(sql, p.args).await?;
     Ok(())
 }

@@ -36,7 +36,10 @@ pub enum AppError {
 
 impl AppError {
     pub fn invalid(key: &'static str, message: impl Into<String>) -> Self {
-        AppError::Invalid { key, message: message.into() }
+        AppError::Invalid {
+            key,
+            message: message.into(),
+        }
     }
 
     pub fn key(&self) -> &'static str {

@@ -34,7 +34,11 @@ pub struct App {
 
 impl App {
     pub fn new(db: Db, clock: Arc<dyn Clock>, cfg: AppConfig) -> Self {
-        App { db, clock, cfg: Arc::new(cfg) }
+        App {
+            db,
+            clock,
+            cfg: Arc::new(cfg),
+        }
     }
     pub fn now(&self) -> linli_domain::Ts {
         self.clock.now()

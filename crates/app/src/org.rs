@@ -16,7 +16,9 @@ pub async fn roots(app: &App, p: &Principal) -> Result<Vec<UnitWithCounts>> {
 }
 
 pub async fn get(app: &App, p: &Principal, id: Uuid) -> Result<OrgUnit> {
-    let u = repo::get(&app.db, id).await?.ok_or(AppError::NotFound("单位"))?;
+    let u = repo::get(&app.db, id)
+        .await?
+        .ok_or(AppError::NotFound("单位"))?;
     p.require_on(Permission::OrgRead, &u, "单位")?;
     Ok(u)
 }
@@ -30,11 +32,24 @@ pub async fn breadcrumbs(app: &App, p: &Principal, u: &OrgUnit) -> Result<Vec<Or
     let all = repo::ancestors(&app.db, u).await?;
     Ok(all
         .into_iter()
-        .filter(|a| p.authz.allows(Permission::OrgRead, linli_domain::auth::Target { unit_id: a.id, unit_path: &a.path, owner: None }))
+        .filter(|a| {
+            p.authz.allows(
+                Permission::OrgRead,
+                linli_domain::auth::Target {
+                    unit_id: a.id,
+                    unit_path: &a.path,
+                    owner: None,
+                },
+            )
+        })
         .collect())
 }
 
-pub async fn descendant_counts(app: &App, p: &Principal, u: &OrgUnit) -> Result<Vec<(OrgKind, i64)>> {
+pub async fn descendant_counts(
+    app: &App,
+    p: &Principal,
+    u: &OrgUnit,
+) -> Result<Vec<(OrgKind, i64)>> {
     p.require_on(Permission::OrgRead, u, "单位")?;
     Ok(repo::descendant_counts(&app.db, &u.path).await?)
 }
@@ -68,14 +83,23 @@ pub struct NewUnit {
 
 /// Add a unit (a grid, a department, a missing community) under a parent the caller manages.
 pub async fn create(app: &App, p: &Principal, n: NewUnit) -> Result<OrgUnit> {
-    let parent = repo::get(&app.db, n.parent_id).await?.ok_or(AppError::NotFound("上级单位"))?;
+    let parent = repo::get(&app.db, n.parent_id)
+        .await?
+        .ok_or(AppError::NotFound("上级单位"))?;
     p.require_on(Permission::OrgManage, &parent, "上级单位")?;
     if !parent.kind.allowed_children().contains(&n.kind) {
-        return Err(AppError::invalid("kind_not_allowed", format!("{}下不能设立{}", parent.kind.label(), n.kind.label())));
+        return Err(AppError::invalid(
+            "kind_not_allowed",
+            format!("{}下不能设立{}", parent.kind.label(), n.kind.label()),
+        ));
     }
     let code = n.code.trim().to_uppercase();
-    validate_code(n.kind, &code, Some(parent.code.as_str()).filter(|_| parent.kind != OrgKind::Root))
-        .map_err(|e| AppError::invalid("invalid_code", e.to_string()))?;
+    validate_code(
+        n.kind,
+        &code,
+        Some(parent.code.as_str()).filter(|_| parent.kind != OrgKind::Root),
+    )
+    .map_err(|e| AppError::invalid("invalid_code", e.to_string()))?;
     let name = validate_name(&n.name)?;
     let now = app.now();
     let unit = OrgUnit {
@@ -100,8 +124,14 @@ pub async fn create(app: &App, p: &Principal, n: NewUnit) -> Result<OrgUnit> {
             linli_store::StoreError::Unique(_) => AppError::Conflict("该代码已被使用".into()),
             e => e.into(),
         })?;
-        record(&mut tx, now, p.into(), Event::ok("org.create", "org_unit", unit.id).detail(serde_json::json!({"code": unit.code, "name": unit.name})))
-            .await?;
+        record(
+            &mut tx,
+            now,
+            p.into(),
+            Event::ok("org.create", "org_unit", unit.id)
+                .detail(serde_json::json!({"code": unit.code, "name": unit.name})),
+        )
+        .await?;
         tx.commit().await?;
         Ok::<_, AppError>(())
     })
@@ -110,8 +140,17 @@ pub async fn create(app: &App, p: &Principal, n: NewUnit) -> Result<OrgUnit> {
 }
 
 /// Rename or (de)activate a unit, refusing a stale version.
-pub async fn update(app: &App, p: &Principal, id: Uuid, expected_version: i64, name: &str, active: bool) -> Result<OrgUnit> {
-    let u = repo::get(&app.db, id).await?.ok_or(AppError::NotFound("单位"))?;
+pub async fn update(
+    app: &App,
+    p: &Principal,
+    id: Uuid,
+    expected_version: i64,
+    name: &str,
+    active: bool,
+) -> Result<OrgUnit> {
+    let u = repo::get(&app.db, id)
+        .await?
+        .ok_or(AppError::NotFound("单位"))?;
     p.require_on(Permission::OrgManage, &u, "单位")?;
     let name = validate_name(name)?;
     let now = app.now();
@@ -124,12 +163,15 @@ pub async fn update(app: &App, p: &Principal, id: Uuid, expected_version: i64, n
             &mut tx,
             now,
             p.into(),
-            Event::ok("org.update", "org_unit", id).detail(serde_json::json!({"from": u.name, "to": name, "active": active})),
+            Event::ok("org.update", "org_unit", id)
+                .detail(serde_json::json!({"from": u.name, "to": name, "active": active})),
         )
         .await?;
         tx.commit().await?;
         Ok::<_, AppError>(())
     })
     .await?;
-    Ok(repo::get(&app.db, id).await?.ok_or(AppError::NotFound("单位"))?)
+    repo::get(&app.db, id)
+        .await?
+        .ok_or(AppError::NotFound("单位"))
 }

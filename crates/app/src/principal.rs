@@ -18,7 +18,11 @@ pub struct Ctx {
 impl Ctx {
     /// For commands run from the shell on the server itself.
     pub fn cli() -> Ctx {
-        Ctx { request_id: format!("cli-{}", linli_domain::ids::new_id()), ip: "local".into(), user_agent: "linli-cli".into() }
+        Ctx {
+            request_id: format!("cli-{}", linli_domain::ids::new_id()),
+            ip: "local".into(),
+            user_agent: "linli-cli".into(),
+        }
     }
 }
 
@@ -41,13 +45,24 @@ pub struct Principal {
 
 impl Principal {
     pub fn require(&self, p: Permission) -> Result<()> {
-        if self.authz.has(p) { Ok(()) } else { Err(AppError::Forbidden) }
+        if self.authz.has(p) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
     }
 
     /// The caller may act with `p` on `unit`; a unit out of reach is reported as missing.
     pub fn require_on(&self, p: Permission, unit: &OrgUnit, what: &'static str) -> Result<()> {
         self.require(p)?;
-        if self.authz.allows(p, Target { unit_id: unit.id, unit_path: &unit.path, owner: None }) {
+        if self.authz.allows(
+            p,
+            Target {
+                unit_id: unit.id,
+                unit_path: &unit.path,
+                owner: None,
+            },
+        ) {
             Ok(())
         } else {
             Err(AppError::NotFound(what))
@@ -56,6 +71,12 @@ impl Principal {
 
     /// The tenant chain this principal's own actions are audited on.
     pub fn chain(&self) -> String {
-        linli_domain::org::tenant_of(self.unit_path.trim_end_matches('/').rsplit('/').next().unwrap_or(""))
+        linli_domain::org::tenant_of(
+            self.unit_path
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or(""),
+        )
     }
 }

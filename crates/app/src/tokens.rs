@@ -15,17 +15,38 @@ use crate::{App, AppError, Principal, Result};
 pub const PREFIX: &str = "linli_";
 
 /// Create a token acting as account `user_id` within `unit_id`. The plaintext is returned once.
-pub async fn create(app: &App, p: &Principal, name: &str, user_id: Uuid, unit_id: Uuid, expires_at: Option<Ts>) -> Result<(ApiToken, String)> {
+pub async fn create(
+    app: &App,
+    p: &Principal,
+    name: &str,
+    user_id: Uuid,
+    unit_id: Uuid,
+    expires_at: Option<Ts>,
+) -> Result<(ApiToken, String)> {
     p.require(Permission::TokenManage)?;
     let name = crate::org::validate_name(name)?;
-    let unit = org_repo::get(&app.db, unit_id).await?.ok_or(AppError::NotFound("单位"))?;
+    let unit = org_repo::get(&app.db, unit_id)
+        .await?
+        .ok_or(AppError::NotFound("单位"))?;
     p.require_on(Permission::TokenManage, &unit, "单位")?;
-    let user = users::get(&app.db, user_id).await?.ok_or(AppError::NotFound("账号"))?;
-    if !p.authz.allows(Permission::UserRead, linli_domain::auth::Target { unit_id: user.unit_id, unit_path: &user.unit_path, owner: None }) {
+    let user = users::get(&app.db, user_id)
+        .await?
+        .ok_or(AppError::NotFound("账号"))?;
+    if !p.authz.allows(
+        Permission::UserRead,
+        linli_domain::auth::Target {
+            unit_id: user.unit_id,
+            unit_path: &user.unit_path,
+            owner: None,
+        },
+    ) {
         return Err(AppError::NotFound("账号"));
     }
     if user.id == p.user_id {
-        return Err(AppError::invalid("self_token", "不能为自己的账号签发接口令牌，请使用集成账号"));
+        return Err(AppError::invalid(
+            "self_token",
+            "不能为自己的账号签发接口令牌，请使用集成账号",
+        ));
     }
     let secret = format!("{PREFIX}{}", random_token());
     let hash = token_hash(&secret);
@@ -34,15 +55,28 @@ pub async fn create(app: &App, p: &Principal, name: &str, user_id: Uuid, unit_id
     let shown: String = secret.chars().take(PREFIX.len() + 6).collect();
     retry(|| async {
         let mut tx = app.db.begin_write().await?;
-        repo::insert(&mut tx, id, &name, &hash, &shown, user.id, unit.id, &unit.path, p.user_id, now, expires_at).await?;
-        record(&mut tx, now, p.into(), Event::ok("token.create", "api_token", id).detail(serde_json::json!({"name": name, "account": user.username, "unit": unit.code})))
-            .await?;
+        repo::insert(
+            &mut tx, id, &name, &hash, &shown, user.id, unit.id, &unit.path, p.user_id, now,
+            expires_at,
+        )
+        .await?;
+        record(
+            &mut tx,
+            now,
+            p.into(),
+            Event::ok("token.create", "api_token", id).detail(
+                serde_json::json!({"name": name, "account": user.username, "unit": unit.code}),
+            ),
+        )
+        .await?;
         tx.commit().await?;
         Ok::<_, AppError>(())
     })
     .await?;
     let mut tx = app.db.begin_read().await?;
-    let t = repo::get_tx(&mut tx, id).await?.ok_or(AppError::NotFound("令牌"))?;
+    let t = repo::get_tx(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound("令牌"))?;
     Ok((t, secret))
 }
 
@@ -51,7 +85,16 @@ pub async fn list(app: &App, p: &Principal) -> Result<Vec<ApiToken>> {
     let all = repo::list(&app.db).await?;
     Ok(all
         .into_iter()
-        .filter(|t| p.authz.allows(Permission::TokenManage, linli_domain::auth::Target { unit_id: t.unit_id, unit_path: &t.unit_path, owner: None }))
+        .filter(|t| {
+            p.authz.allows(
+                Permission::TokenManage,
+                linli_domain::auth::Target {
+                    unit_id: t.unit_id,
+                    unit_path: &t.unit_path,
+                    owner: None,
+                },
+            )
+        })
         .collect())
 }
 
@@ -60,12 +103,27 @@ pub async fn revoke(app: &App, p: &Principal, id: Uuid) -> Result<()> {
     let now = app.now();
     retry(|| async {
         let mut tx = app.db.begin_write().await?;
-        let t = repo::get_tx(&mut tx, id).await?.ok_or(AppError::NotFound("令牌"))?;
-        if !p.authz.allows(Permission::TokenManage, linli_domain::auth::Target { unit_id: t.unit_id, unit_path: &t.unit_path, owner: None }) {
+        let t = repo::get_tx(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound("令牌"))?;
+        if !p.authz.allows(
+            Permission::TokenManage,
+            linli_domain::auth::Target {
+                unit_id: t.unit_id,
+                unit_path: &t.unit_path,
+                owner: None,
+            },
+        ) {
             return Err(AppError::NotFound("令牌"));
         }
         repo::revoke(&mut tx, id, now).await?;
-        record(&mut tx, now, p.into(), Event::ok("token.revoke", "api_token", id)).await?;
+        record(
+            &mut tx,
+            now,
+            p.into(),
+            Event::ok("token.revoke", "api_token", id),
+        )
+        .await?;
         tx.commit().await?;
         Ok::<_, AppError>(())
     })

@@ -3,8 +3,8 @@
 use linli_domain::auth::{DataScope, Permission, Target, may_grant};
 use linli_store::repo::org::{self as org_repo, OrgUnit};
 use linli_store::repo::roles::{self as roles_repo, Assignment, Role};
-use linli_store::repo::users::{self as repo, ListQuery, User};
 use linli_store::repo::sessions;
+use linli_store::repo::users::{self as repo, ListQuery, User};
 use linli_store::retry;
 use uuid::Uuid;
 
@@ -23,18 +23,30 @@ pub struct NewUser {
 }
 
 fn target(u: &User) -> Target<'_> {
-    Target { unit_id: u.unit_id, unit_path: &u.unit_path, owner: Some(u.id) }
+    Target {
+        unit_id: u.unit_id,
+        unit_path: &u.unit_path,
+        owner: Some(u.id),
+    }
 }
 
 /// Load a user the caller may see with `perm`; anything else is "not found".
 async fn visible_user(app: &App, p: &Principal, id: Uuid, perm: Permission) -> Result<User> {
     p.require(perm)?;
-    let u = repo::get(&app.db, id).await?.ok_or(AppError::NotFound("账号"))?;
-    if p.authz.allows(perm, target(&u)) { Ok(u) } else { Err(AppError::NotFound("账号")) }
+    let u = repo::get(&app.db, id)
+        .await?
+        .ok_or(AppError::NotFound("账号"))?;
+    if p.authz.allows(perm, target(&u)) {
+        Ok(u)
+    } else {
+        Err(AppError::NotFound("账号"))
+    }
 }
 
 async fn visible_unit(app: &App, p: &Principal, id: Uuid, perm: Permission) -> Result<OrgUnit> {
-    let unit = org_repo::get(&app.db, id).await?.ok_or(AppError::NotFound("单位"))?;
+    let unit = org_repo::get(&app.db, id)
+        .await?
+        .ok_or(AppError::NotFound("单位"))?;
     p.require_on(perm, &unit, "单位")?;
     Ok(unit)
 }
@@ -42,7 +54,10 @@ async fn visible_unit(app: &App, p: &Principal, id: Uuid, perm: Permission) -> R
 pub fn validate_display_name(s: &str) -> Result<String> {
     let s = s.trim();
     if s.is_empty() || s.chars().count() > 64 || s.chars().any(char::is_control) {
-        return Err(AppError::invalid("invalid_display_name", "姓名须为 1–64 个字符"));
+        return Err(AppError::invalid(
+            "invalid_display_name",
+            "姓名须为 1–64 个字符",
+        ));
     }
     Ok(s.to_string())
 }
@@ -52,9 +67,15 @@ pub async fn create(app: &App, p: &Principal, n: NewUser) -> Result<User> {
     let username = normalize_username(&n.username)?;
     let display_name = validate_display_name(&n.display_name)?;
     if !matches!(n.kind.as_str(), "staff" | "service") {
-        return Err(AppError::invalid("invalid_kind", "账号类型只能是 staff 或 service"));
+        return Err(AppError::invalid(
+            "invalid_kind",
+            "账号类型只能是 staff 或 service",
+        ));
     }
-    app.cfg.password.check(&username, &n.password).map_err(|e| AppError::invalid("weak_password", e.to_string()))?;
+    app.cfg
+        .password
+        .check(&username, &n.password)
+        .map_err(|e| AppError::invalid("weak_password", e.to_string()))?;
     let unit = visible_unit(app, p, n.unit_id, Permission::UserManage).await?;
     let hash = hash_password(&n.password).await?;
     let now = app.now();
@@ -113,21 +134,36 @@ pub async fn list(app: &App, p: &Principal, q: &ListQuery) -> Result<Vec<User>> 
 /// session of theirs ends.
 pub async fn reset_password(app: &App, p: &Principal, id: Uuid, new_password: &str) -> Result<()> {
     let u = visible_user(app, p, id, Permission::UserManage).await?;
-    app.cfg.password.check(&u.username, new_password).map_err(|e| AppError::invalid("weak_password", e.to_string()))?;
+    app.cfg
+        .password
+        .check(&u.username, new_password)
+        .map_err(|e| AppError::invalid("weak_password", e.to_string()))?;
     let hash = hash_password(new_password).await?;
     let now = app.now();
     retry(|| async {
         let mut tx = app.db.begin_write().await?;
         repo::set_password(&mut tx, u.id, &hash, true, now).await?;
         sessions::delete_for_user(&mut tx, u.id).await?;
-        record(&mut tx, now, p.into(), Event::ok("user.reset_password", "user", u.id)).await?;
+        record(
+            &mut tx,
+            now,
+            p.into(),
+            Event::ok("user.reset_password", "user", u.id),
+        )
+        .await?;
         tx.commit().await?;
         Ok::<_, AppError>(())
     })
     .await
 }
 
-pub async fn set_disabled(app: &App, p: &Principal, id: Uuid, disabled: bool, reason: &str) -> Result<()> {
+pub async fn set_disabled(
+    app: &App,
+    p: &Principal,
+    id: Uuid,
+    disabled: bool,
+    reason: &str,
+) -> Result<()> {
     let u = visible_user(app, p, id, Permission::UserManage).await?;
     if u.id == p.user_id {
         return Err(AppError::invalid("self_disable", "不能停用自己的账号"));
@@ -139,8 +175,18 @@ pub async fn set_disabled(app: &App, p: &Principal, id: Uuid, disabled: bool, re
         if disabled {
             sessions::delete_for_user(&mut tx, u.id).await?;
         }
-        let action = if disabled { "user.disable" } else { "user.enable" };
-        record(&mut tx, now, p.into(), Event::ok(action, "user", u.id).reason(reason)).await?;
+        let action = if disabled {
+            "user.disable"
+        } else {
+            "user.enable"
+        };
+        record(
+            &mut tx,
+            now,
+            p.into(),
+            Event::ok(action, "user", u.id).reason(reason),
+        )
+        .await?;
         tx.commit().await?;
         Ok::<_, AppError>(())
     })
@@ -154,7 +200,13 @@ pub async fn unlock(app: &App, p: &Principal, id: Uuid) -> Result<()> {
     retry(|| async {
         let mut tx = app.db.begin_write().await?;
         repo::unlock(&mut tx, u.id, now).await?;
-        record(&mut tx, now, p.into(), Event::ok("user.unlock", "user", u.id)).await?;
+        record(
+            &mut tx,
+            now,
+            p.into(),
+            Event::ok("user.unlock", "user", u.id),
+        )
+        .await?;
         tx.commit().await?;
         Ok::<_, AppError>(())
     })
@@ -168,8 +220,13 @@ pub async fn force_logout(app: &App, p: &Principal, id: Uuid) -> Result<u64> {
     retry(|| async {
         let mut tx = app.db.begin_write().await?;
         let n = sessions::delete_for_user(&mut tx, u.id).await?;
-        record(&mut tx, now, p.into(), Event::ok("user.force_logout", "user", u.id).detail(serde_json::json!({"sessions": n})))
-            .await?;
+        record(
+            &mut tx,
+            now,
+            p.into(),
+            Event::ok("user.force_logout", "user", u.id).detail(serde_json::json!({"sessions": n})),
+        )
+        .await?;
         tx.commit().await?;
         Ok::<_, AppError>(n)
     })
@@ -184,7 +241,13 @@ pub async fn reset_totp(app: &App, p: &Principal, id: Uuid) -> Result<()> {
         let mut tx = app.db.begin_write().await?;
         repo::set_totp(&mut tx, u.id, None, None, now).await?;
         sessions::delete_for_user(&mut tx, u.id).await?;
-        record(&mut tx, now, p.into(), Event::ok("user.reset_totp", "user", u.id)).await?;
+        record(
+            &mut tx,
+            now,
+            p.into(),
+            Event::ok("user.reset_totp", "user", u.id),
+        )
+        .await?;
         tx.commit().await?;
         Ok::<_, AppError>(())
     })
@@ -204,37 +267,71 @@ pub async fn roles(app: &App, p: &Principal) -> Result<Vec<Role>> {
 }
 
 /// Grant `role` at `unit_id` with `scope` to user `id`. See [`may_grant`] for who may.
-pub async fn grant_role(app: &App, p: &Principal, id: Uuid, role_key: &str, unit_id: Uuid, scope: DataScope) -> Result<Uuid> {
+pub async fn grant_role(
+    app: &App,
+    p: &Principal,
+    id: Uuid,
+    role_key: &str,
+    unit_id: Uuid,
+    scope: DataScope,
+) -> Result<Uuid> {
     if !(p.authz.has(Permission::RoleGrant) || p.authz.has(Permission::RoleGrantAny)) {
         return Err(AppError::Forbidden);
     }
     let u = visible_user(app, p, id, Permission::UserRead).await?;
-    let role = roles_repo::get(&app.db, role_key).await?.ok_or_else(|| AppError::invalid("unknown_role", "角色不存在"))?;
+    let role = roles_repo::get(&app.db, role_key)
+        .await?
+        .ok_or_else(|| AppError::invalid("unknown_role", "角色不存在"))?;
     let unit = visible_unit(app, p, unit_id, Permission::OrgRead).await?;
-    let t = Target { unit_id: unit.id, unit_path: &unit.path, owner: None };
+    let t = Target {
+        unit_id: unit.id,
+        unit_path: &unit.path,
+        owner: None,
+    };
     may_grant(&p.authz, u.id, &role.permissions, t).map_err(|r| match r {
-        linli_domain::auth::GrantRefusal::SelfGrant => AppError::invalid("self_grant", r.to_string()),
+        linli_domain::auth::GrantRefusal::SelfGrant => {
+            AppError::invalid("self_grant", r.to_string())
+        }
         _ => AppError::Forbidden,
     })?;
-    if u.kind == "staff" && !unit.path.starts_with(&u.unit_path) && !u.unit_path.starts_with(&unit.path) {
-        return Err(AppError::invalid("unit_unrelated", "只能在账号所属单位的上级或下级单位授予角色"));
+    if u.kind == "staff"
+        && !unit.path.starts_with(&u.unit_path)
+        && !u.unit_path.starts_with(&unit.path)
+    {
+        return Err(AppError::invalid(
+            "unit_unrelated",
+            "只能在账号所属单位的上级或下级单位授予角色",
+        ));
     }
     let now = app.now();
     let gid = linli_domain::ids::new_id();
     retry(|| async {
         let mut tx = app.db.begin_write().await?;
-        roles_repo::grant(&mut tx, gid, u.id, &role.key, unit.id, &unit.path, scope, Some(p.user_id), now)
-            .await
-            .map_err(|e| match e {
-                linli_store::StoreError::Unique(_) => AppError::Conflict("该账号在此单位已有此角色".into()),
-                e => e.into(),
-            })?;
+        roles_repo::grant(
+            &mut tx,
+            gid,
+            u.id,
+            &role.key,
+            unit.id,
+            &unit.path,
+            scope,
+            Some(p.user_id),
+            now,
+        )
+        .await
+        .map_err(|e| match e {
+            linli_store::StoreError::Unique(_) => {
+                AppError::Conflict("该账号在此单位已有此角色".into())
+            }
+            e => e.into(),
+        })?;
         record(
             &mut tx,
             now,
             p.into(),
-            Event::ok("role.grant", "user", u.id)
-                .detail(serde_json::json!({"role": role.key, "unit": unit.code, "scope": scope.as_str()})),
+            Event::ok("role.grant", "user", u.id).detail(
+                serde_json::json!({"role": role.key, "unit": unit.code, "scope": scope.as_str()}),
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -252,19 +349,37 @@ pub async fn revoke_role(app: &App, p: &Principal, assignment_id: Uuid) -> Resul
     retry(|| async {
         let mut tx = app.db.begin_write().await?;
         let (user_id, role_key, unit_id, unit_path) =
-            roles_repo::assignment_tx(&mut tx, assignment_id).await?.ok_or(AppError::NotFound("授权"))?;
-        let t = Target { unit_id, unit_path: &unit_path, owner: None };
-        let perms = roles_repo::list(&app.db).await?.into_iter().find(|r| r.key == role_key).map(|r| r.permissions).unwrap_or_default();
+            roles_repo::assignment_tx(&mut tx, assignment_id)
+                .await?
+                .ok_or(AppError::NotFound("授权"))?;
+        let t = Target {
+            unit_id,
+            unit_path: &unit_path,
+            owner: None,
+        };
+        let perms = roles_repo::list(&app.db)
+            .await?
+            .into_iter()
+            .find(|r| r.key == role_key)
+            .map(|r| r.permissions)
+            .unwrap_or_default();
         if !p.authz.allows(Permission::OrgRead, t) {
             return Err(AppError::NotFound("授权"));
         }
         may_grant(&p.authz, user_id, &perms, t).map_err(|r| match r {
-            linli_domain::auth::GrantRefusal::SelfGrant => AppError::invalid("self_grant", "不能修改自己的授权"),
+            linli_domain::auth::GrantRefusal::SelfGrant => {
+                AppError::invalid("self_grant", "不能修改自己的授权")
+            }
             _ => AppError::Forbidden,
         })?;
         roles_repo::revoke(&mut tx, assignment_id).await?;
-        record(&mut tx, now, p.into(), Event::ok("role.revoke", "user", user_id).detail(serde_json::json!({"role": role_key})))
-            .await?;
+        record(
+            &mut tx,
+            now,
+            p.into(),
+            Event::ok("role.revoke", "user", user_id).detail(serde_json::json!({"role": role_key})),
+        )
+        .await?;
         tx.commit().await?;
         Ok::<_, AppError>(())
     })
@@ -280,8 +395,14 @@ pub async fn set_role_totp(app: &App, p: &Principal, role_key: &str, require: bo
         if !roles_repo::set_require_totp(&mut tx, role_key, require, now).await? {
             return Err(AppError::NotFound("角色"));
         }
-        record(&mut tx, now, p.into(), Event::ok("role.require_totp", "role", role_key).detail(serde_json::json!({"require": require})))
-            .await?;
+        record(
+            &mut tx,
+            now,
+            p.into(),
+            Event::ok("role.require_totp", "role", role_key)
+                .detail(serde_json::json!({"require": require})),
+        )
+        .await?;
         tx.commit().await?;
         Ok::<_, AppError>(())
     })

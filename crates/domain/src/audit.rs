@@ -80,14 +80,20 @@ pub struct ChainVerifier {
 
 impl Default for ChainVerifier {
     fn default() -> Self {
-        ChainVerifier { prev_hash: GENESIS.to_string(), next_seq: 1 }
+        ChainVerifier {
+            prev_hash: GENESIS.to_string(),
+            next_seq: 1,
+        }
     }
 }
 
 impl ChainVerifier {
     pub fn check(&mut self, rec: &AuditRecord, stored_hash: &str) -> Result<(), Break> {
         if rec.seq != self.next_seq {
-            return Err(Break::Gap { expected: self.next_seq, found: rec.seq });
+            return Err(Break::Gap {
+                expected: self.next_seq,
+                found: rec.seq,
+            });
         }
         if rec.prev_hash != self.prev_hash {
             return Err(Break::Unlinked { seq: rec.seq });
@@ -161,7 +167,13 @@ mod tests {
         assert_eq!(verify(&c), Err(Break::Altered { seq: 3 }));
         let mut c = chain(5);
         c.remove(1);
-        assert_eq!(verify(&c), Err(Break::Gap { expected: 2, found: 3 }));
+        assert_eq!(
+            verify(&c),
+            Err(Break::Gap {
+                expected: 2,
+                found: 3
+            })
+        );
         // Rewriting a row and its hash still breaks the next link.
         let mut c = chain(5);
         c[1].0.username = "mallory".into();

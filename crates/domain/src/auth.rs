@@ -98,7 +98,15 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         key: "sys_admin",
         name: "系统管理员",
         description: "维护组织架构、人员账号和接口令牌；不能查阅审计日志",
-        permissions: &[OrgRead, OrgManage, DivisionImport, UserRead, UserManage, RoleGrant, TokenManage],
+        permissions: &[
+            OrgRead,
+            OrgManage,
+            DivisionImport,
+            UserRead,
+            UserManage,
+            RoleGrant,
+            TokenManage,
+        ],
         default_scope: DataScope::Subtree,
         require_totp: false,
     },
@@ -205,7 +213,11 @@ impl ScopeFilter {
     }
     /// Everything: the one range that holds every path.
     pub fn everything() -> Self {
-        ScopeFilter { ranges: vec![("/".to_string(), subtree_upper("/"))], units: vec![], owner: None }
+        ScopeFilter {
+            ranges: vec![("/".to_string(), subtree_upper("/"))],
+            units: vec![],
+            owner: None,
+        }
     }
 }
 
@@ -222,7 +234,11 @@ impl Authz {
     }
 
     pub fn permissions(&self) -> Vec<Permission> {
-        let mut all: Vec<Permission> = self.grants.iter().flat_map(|g| g.permissions.iter().copied()).collect();
+        let mut all: Vec<Permission> = self
+            .grants
+            .iter()
+            .flat_map(|g| g.permissions.iter().copied())
+            .collect();
         all.sort();
         all.dedup();
         all
@@ -230,11 +246,14 @@ impl Authz {
 
     /// May the principal exercise `p` on `target`?
     pub fn allows(&self, p: Permission, target: Target<'_>) -> bool {
-        self.grants.iter().filter(|g| g.permissions.contains(&p)).any(|g| match g.scope {
-            DataScope::Subtree => is_within(target.unit_path, &g.unit_path),
-            DataScope::Unit => g.unit_id == target.unit_id,
-            DataScope::Own => target.owner == Some(self.user_id),
-        })
+        self.grants
+            .iter()
+            .filter(|g| g.permissions.contains(&p))
+            .any(|g| match g.scope {
+                DataScope::Subtree => is_within(target.unit_path, &g.unit_path),
+                DataScope::Unit => g.unit_id == target.unit_id,
+                DataScope::Own => target.owner == Some(self.user_id),
+            })
     }
 
     /// The set of rows `p` reaches, for list queries. Nested ranges are collapsed.
@@ -259,7 +278,10 @@ impl Authz {
         units.sort();
         units.dedup();
         ScopeFilter {
-            ranges: kept.into_iter().map(|p| (p.to_string(), subtree_upper(p))).collect(),
+            ranges: kept
+                .into_iter()
+                .map(|p| (p.to_string(), subtree_upper(p)))
+                .collect(),
             units,
             owner,
         }
@@ -268,7 +290,11 @@ impl Authz {
     /// The highest units (shallowest paths) at which the principal holds `p` — the roots of the
     /// org tree it is shown.
     pub fn roots(&self, p: Permission) -> Vec<Uuid> {
-        let mut gs: Vec<&Grant> = self.grants.iter().filter(|g| g.permissions.contains(&p)).collect();
+        let mut gs: Vec<&Grant> = self
+            .grants
+            .iter()
+            .filter(|g| g.permissions.contains(&p))
+            .collect();
         gs.sort_by(|a, b| a.unit_path.cmp(&b.unit_path));
         let mut kept: Vec<&Grant> = Vec::new();
         for g in gs {
@@ -286,7 +312,12 @@ impl Authz {
 /// be granted within the granter's reach; with `role.grant` only roles whose every permission the
 /// granter already holds over that unit — so a system administrator can never hand anyone, least
 /// of all themselves, the auditor's `audit.read`.
-pub fn may_grant(granter: &Authz, grantee: Uuid, role_perms: &[Permission], unit: Target<'_>) -> Result<(), GrantRefusal> {
+pub fn may_grant(
+    granter: &Authz,
+    grantee: Uuid,
+    role_perms: &[Permission],
+    unit: Target<'_>,
+) -> Result<(), GrantRefusal> {
     if granter.user_id == grantee {
         return Err(GrantRefusal::SelfGrant);
     }
@@ -322,8 +353,16 @@ mod tests {
     }
 
     fn grant(role: &str, unit: u128, path: &str, scope: DataScope) -> Grant {
-        let r = builtin_role(role).map(|r| r.permissions.to_vec()).unwrap_or_default();
-        Grant { role_key: role.into(), permissions: r, unit_id: uid(unit), unit_path: path.into(), scope }
+        let r = builtin_role(role)
+            .map(|r| r.permissions.to_vec())
+            .unwrap_or_default();
+        Grant {
+            role_key: role.into(),
+            permissions: r,
+            unit_id: uid(unit),
+            unit_path: path.into(),
+            scope,
+        }
     }
 
     const STREET: &str = "/11/1101/110101/110101001/";
@@ -332,21 +371,65 @@ mod tests {
 
     #[test]
     fn subtree_unit_and_own_scopes() {
-        let a = Authz { user_id: uid(1), grants: vec![grant("community_staff", 10, COMM_A, DataScope::Subtree)] };
-        let t_a = Target { unit_id: uid(10), unit_path: COMM_A, owner: None };
-        let t_b = Target { unit_id: uid(11), unit_path: COMM_B, owner: None };
+        let a = Authz {
+            user_id: uid(1),
+            grants: vec![grant("community_staff", 10, COMM_A, DataScope::Subtree)],
+        };
+        let t_a = Target {
+            unit_id: uid(10),
+            unit_path: COMM_A,
+            owner: None,
+        };
+        let t_b = Target {
+            unit_id: uid(11),
+            unit_path: COMM_B,
+            owner: None,
+        };
         let grid_a = format!("{COMM_A}110101001001001/");
         assert!(a.allows(Permission::OrgRead, t_a));
-        assert!(a.allows(Permission::OrgRead, Target { unit_id: uid(12), unit_path: &grid_a, owner: None }));
-        assert!(!a.allows(Permission::OrgRead, t_b), "neighbouring community is out of reach");
+        assert!(a.allows(
+            Permission::OrgRead,
+            Target {
+                unit_id: uid(12),
+                unit_path: &grid_a,
+                owner: None
+            }
+        ));
+        assert!(
+            !a.allows(Permission::OrgRead, t_b),
+            "neighbouring community is out of reach"
+        );
         assert!(!a.allows(Permission::OrgManage, t_a), "no such permission");
 
-        let g = Authz { user_id: uid(2), grants: vec![grant("grid_worker", 12, &grid_a, DataScope::Unit)] };
-        assert!(!g.allows(Permission::OrgRead, t_a), "a grid worker does not see the community row");
+        let g = Authz {
+            user_id: uid(2),
+            grants: vec![grant("grid_worker", 12, &grid_a, DataScope::Unit)],
+        };
+        assert!(
+            !g.allows(Permission::OrgRead, t_a),
+            "a grid worker does not see the community row"
+        );
 
-        let own = Authz { user_id: uid(3), grants: vec![grant("grid_worker", 12, &grid_a, DataScope::Own)] };
-        assert!(own.allows(Permission::OrgRead, Target { unit_id: uid(99), unit_path: COMM_B, owner: Some(uid(3)) }));
-        assert!(!own.allows(Permission::OrgRead, Target { unit_id: uid(12), unit_path: &grid_a, owner: Some(uid(4)) }));
+        let own = Authz {
+            user_id: uid(3),
+            grants: vec![grant("grid_worker", 12, &grid_a, DataScope::Own)],
+        };
+        assert!(own.allows(
+            Permission::OrgRead,
+            Target {
+                unit_id: uid(99),
+                unit_path: COMM_B,
+                owner: Some(uid(3))
+            }
+        ));
+        assert!(!own.allows(
+            Permission::OrgRead,
+            Target {
+                unit_id: uid(12),
+                unit_path: &grid_a,
+                owner: Some(uid(4))
+            }
+        ));
     }
 
     #[test]
@@ -368,19 +451,48 @@ mod tests {
 
     #[test]
     fn three_administrators_are_separated() {
-        let root = Target { unit_id: uid(1), unit_path: "/", owner: None };
-        let sys = Authz { user_id: uid(100), grants: vec![grant("sys_admin", 1, "/", DataScope::Subtree)] };
-        let sec = Authz { user_id: uid(101), grants: vec![grant("sec_admin", 1, "/", DataScope::Subtree)] };
-        let audit_perms = builtin_role("audit_admin").map(|r| r.permissions).unwrap_or_default();
-        let street_perms = builtin_role("street_staff").map(|r| r.permissions).unwrap_or_default();
+        let root = Target {
+            unit_id: uid(1),
+            unit_path: "/",
+            owner: None,
+        };
+        let sys = Authz {
+            user_id: uid(100),
+            grants: vec![grant("sys_admin", 1, "/", DataScope::Subtree)],
+        };
+        let sec = Authz {
+            user_id: uid(101),
+            grants: vec![grant("sec_admin", 1, "/", DataScope::Subtree)],
+        };
+        let audit_perms = builtin_role("audit_admin")
+            .map(|r| r.permissions)
+            .unwrap_or_default();
+        let street_perms = builtin_role("street_staff")
+            .map(|r| r.permissions)
+            .unwrap_or_default();
         assert!(!sys.has(Permission::AuditRead));
-        assert_eq!(may_grant(&sys, uid(100), audit_perms, root), Err(GrantRefusal::SelfGrant));
-        assert_eq!(may_grant(&sys, uid(7), audit_perms, root), Err(GrantRefusal::ExceedsOwn));
+        assert_eq!(
+            may_grant(&sys, uid(100), audit_perms, root),
+            Err(GrantRefusal::SelfGrant)
+        );
+        assert_eq!(
+            may_grant(&sys, uid(7), audit_perms, root),
+            Err(GrantRefusal::ExceedsOwn)
+        );
         assert_eq!(may_grant(&sys, uid(7), street_perms, root), Ok(()));
         assert_eq!(may_grant(&sec, uid(7), audit_perms, root), Ok(()));
-        assert_eq!(may_grant(&sec, uid(101), audit_perms, root), Err(GrantRefusal::SelfGrant));
-        let staff = Authz { user_id: uid(5), grants: vec![grant("street_staff", 5, STREET, DataScope::Subtree)] };
-        assert_eq!(may_grant(&staff, uid(7), street_perms, root), Err(GrantRefusal::NoGrantPermission));
+        assert_eq!(
+            may_grant(&sec, uid(101), audit_perms, root),
+            Err(GrantRefusal::SelfGrant)
+        );
+        let staff = Authz {
+            user_id: uid(5),
+            grants: vec![grant("street_staff", 5, STREET, DataScope::Subtree)],
+        };
+        assert_eq!(
+            may_grant(&staff, uid(7), street_perms, root),
+            Err(GrantRefusal::NoGrantPermission)
+        );
     }
 
     #[test]

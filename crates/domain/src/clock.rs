@@ -10,7 +10,19 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use time::{OffsetDateTime, UtcOffset};
 
 /// A point in time: microseconds since 1970-01-01T00:00:00Z.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Default,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct Ts(pub i64);
 

@@ -8,7 +8,19 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum OrgKind {
     /// The deployment itself: the single root above the provinces.
@@ -83,7 +95,10 @@ pub enum CodeError {
     #[error("代码只能由数字组成")]
     NotDigits,
     #[error("{kind}代码应为{expected}位")]
-    WrongLength { kind: &'static str, expected: &'static str },
+    WrongLength {
+        kind: &'static str,
+        expected: &'static str,
+    },
     #[error("代码与上级单位不一致：应以 {parent} 开头")]
     NotUnderParent { parent: String },
     #[error("该层级不能挂在所选上级单位之下")]
@@ -95,16 +110,25 @@ pub enum CodeError {
 /// Official levels use the national statistical codes (2/4/6/9/12 digits). Grids take a 3-digit
 /// local suffix on the community code (15 digits). Departments take `B` plus 2–4 digits after the
 /// code of the unit that owns them (`110101B01` is a district department).
-pub fn validate_code(kind: OrgKind, code: &str, parent_code: Option<&str>) -> Result<(), CodeError> {
+pub fn validate_code(
+    kind: OrgKind,
+    code: &str,
+    parent_code: Option<&str>,
+) -> Result<(), CodeError> {
     let (digits, expected): (&str, &'static str) = match kind {
         OrgKind::Root => return Ok(()),
         OrgKind::Department => {
             let parent = parent_code.unwrap_or("");
             let Some(rest) = code.strip_prefix(parent).and_then(|r| r.strip_prefix('B')) else {
-                return Err(CodeError::NotUnderParent { parent: format!("{parent}B") });
+                return Err(CodeError::NotUnderParent {
+                    parent: format!("{parent}B"),
+                });
             };
             if !(2..=4).contains(&rest.len()) {
-                return Err(CodeError::WrongLength { kind: kind.label(), expected: "上级代码+B+2至4" });
+                return Err(CodeError::WrongLength {
+                    kind: kind.label(),
+                    expected: "上级代码+B+2至4",
+                });
             }
             if !rest.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(CodeError::NotDigits);
@@ -123,20 +147,29 @@ pub fn validate_code(kind: OrgKind, code: &str, parent_code: Option<&str>) -> Re
     }
     let want: usize = expected.parse().unwrap_or(0);
     if digits.len() != want {
-        return Err(CodeError::WrongLength { kind: kind.label(), expected });
+        return Err(CodeError::WrongLength {
+            kind: kind.label(),
+            expected,
+        });
     }
     if let Some(parent) = parent_code
         && !parent.is_empty()
         && !code.starts_with(parent)
     {
-        return Err(CodeError::NotUnderParent { parent: parent.to_string() });
+        return Err(CodeError::NotUnderParent {
+            parent: parent.to_string(),
+        });
     }
     Ok(())
 }
 
 /// The tenant (6-digit county-level code) a unit with this code belongs to.
 pub fn tenant_of(code: &str) -> String {
-    let mut t: String = code.chars().take_while(|c| c.is_ascii_digit()).take(6).collect();
+    let mut t: String = code
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .take(6)
+        .collect();
     while t.len() < 6 {
         t.push('0');
     }
@@ -218,13 +251,19 @@ mod tests {
         assert!(validate_code(OrgKind::Department, "110101B01", Some("110101")).is_ok());
         assert_eq!(
             validate_code(OrgKind::Street, "11010100", Some("110101")),
-            Err(CodeError::WrongLength { kind: "街道乡镇", expected: "9" })
+            Err(CodeError::WrongLength {
+                kind: "街道乡镇",
+                expected: "9"
+            })
         );
         assert!(matches!(
             validate_code(OrgKind::Street, "110102001", Some("110101")),
             Err(CodeError::NotUnderParent { .. })
         ));
-        assert_eq!(validate_code(OrgKind::Street, "11010100x", None), Err(CodeError::NotDigits));
+        assert_eq!(
+            validate_code(OrgKind::Street, "11010100x", None),
+            Err(CodeError::NotDigits)
+        );
         assert!(validate_code(OrgKind::Department, "110101BX1", Some("110101")).is_err());
         assert!(validate_code(OrgKind::Department, "110102B01", Some("110101")).is_err());
     }
@@ -241,7 +280,11 @@ mod tests {
     fn subtree_range_contains_exactly_descendants() {
         let p = "/11/1101/110101/";
         let up = subtree_upper(p);
-        let inside = ["/11/1101/110101/", "/11/1101/110101/110101001/", "/11/1101/110101/110101B01/"];
+        let inside = [
+            "/11/1101/110101/",
+            "/11/1101/110101/110101001/",
+            "/11/1101/110101/110101B01/",
+        ];
         let outside = ["/11/1101/110102/", "/11/1101/1101010/", "/11/1101/", "/12/"];
         for s in inside {
             assert!(s >= p && s < up.as_str(), "{s} should be inside");

@@ -12,7 +12,10 @@ pub struct PasswordPolicy {
 
 impl Default for PasswordPolicy {
     fn default() -> Self {
-        PasswordPolicy { min_length: 10, min_classes: 3 }
+        PasswordPolicy {
+            min_length: 10,
+            min_classes: 3,
+        }
     }
 }
 
@@ -65,7 +68,10 @@ pub struct LockoutPolicy {
 
 impl Default for LockoutPolicy {
     fn default() -> Self {
-        LockoutPolicy { max_failures: 5, lock_secs: 15 * 60 }
+        LockoutPolicy {
+            max_failures: 5,
+            lock_secs: 15 * 60,
+        }
     }
 }
 
@@ -73,7 +79,11 @@ impl Default for LockoutPolicy {
 /// reached, the instant the lock ends (the count then starts again from zero).
 pub fn after_failure(policy: &LockoutPolicy, failures: i64, now: Ts) -> (i64, Option<Ts>) {
     let f = failures + 1;
-    if f >= policy.max_failures { (0, Some(now.plus_secs(policy.lock_secs))) } else { (f, None) }
+    if f >= policy.max_failures {
+        (0, Some(now.plus_secs(policy.lock_secs)))
+    } else {
+        (f, None)
+    }
 }
 
 #[cfg(test)]
@@ -83,11 +93,23 @@ mod tests {
     #[test]
     fn policy() {
         let p = PasswordPolicy::default();
-        assert_eq!(p.check("zhangsan", "Short1!"), Err(PasswordError::TooShort(10)));
-        assert_eq!(p.check("zhangsan", "xZhangSan2026!"), Err(PasswordError::ContainsUsername));
-        assert_eq!(p.check("zhangsan", "abcdefghijk"), Err(PasswordError::TooSimple(3)));
+        assert_eq!(
+            p.check("zhangsan", "Short1!"),
+            Err(PasswordError::TooShort(10))
+        );
+        assert_eq!(
+            p.check("zhangsan", "xZhangSan2026!"),
+            Err(PasswordError::ContainsUsername)
+        );
+        assert_eq!(
+            p.check("zhangsan", "abcdefghijk"),
+            Err(PasswordError::TooSimple(3))
+        );
         assert!(p.check("zhangsan", "Linli-2026-ok").is_ok());
-        assert!(p.check("zhangsan", "社区网格Grid2026").is_ok(), "CJK counts as other");
+        assert!(
+            p.check("zhangsan", "社区网格Grid2026").is_ok(),
+            "CJK counts as other"
+        );
     }
 
     #[test]

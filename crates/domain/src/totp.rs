@@ -28,7 +28,12 @@ pub fn counter_at(unix_secs: i64) -> u64 {
 
 /// Verify `code` at `unix_secs`, accepting one step of clock drift either way. Returns the
 /// counter that matched so the caller can refuse its reuse (a code works once).
-pub fn verify(secret: &[u8], code: &str, unix_secs: i64, last_used_counter: Option<u64>) -> Option<u64> {
+pub fn verify(
+    secret: &[u8],
+    code: &str,
+    unix_secs: i64,
+    last_used_counter: Option<u64>,
+) -> Option<u64> {
     let code = code.trim();
     if code.len() != DIGITS as usize || !code.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -80,7 +85,13 @@ mod tests {
 
     #[test]
     fn rfc6238_vectors() {
-        for (t, want) in [(59, 287082), (1111111109, 81804), (1111111111, 50471), (1234567890, 5924), (2000000000, 279037)] {
+        for (t, want) in [
+            (59, 287082),
+            (1111111109, 81804),
+            (1111111111, 50471),
+            (1234567890, 5924),
+            (2000000000, 279037),
+        ] {
             assert_eq!(hotp(SEED, counter_at(t)), want, "t={t}");
         }
     }
@@ -91,7 +102,11 @@ mod tests {
         let code = format_code(hotp(SEED, counter_at(t)));
         let c = verify(SEED, &code, t, None);
         assert_eq!(c, Some(counter_at(t)));
-        assert_eq!(verify(SEED, &code, t + 30, None), Some(counter_at(t)), "one step of drift");
+        assert_eq!(
+            verify(SEED, &code, t + 30, None),
+            Some(counter_at(t)),
+            "one step of drift"
+        );
         assert_eq!(verify(SEED, &code, t + 90, None), None, "too old");
         assert_eq!(verify(SEED, &code, t, c), None, "a code works once");
         assert_eq!(verify(SEED, "12345", t, None), None);
@@ -101,6 +116,8 @@ mod tests {
     #[test]
     fn uri() {
         let u = otpauth_uri("邻里", "admin", SEED);
-        assert!(u.starts_with("otpauth://totp/%E9%82%BB%E9%87%8C:admin?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"));
+        assert!(u.starts_with(
+            "otpauth://totp/%E9%82%BB%E9%87%8C:admin?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+        ));
     }
 }

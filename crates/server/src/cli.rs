@@ -15,49 +15,77 @@ use linli_store::Db;
 use crate::config::{Config, redact_url};
 
 fn init_tracing(filter: &str) {
-    let f = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
-    let _ = tracing_subscriber::fmt().with_env_filter(f).with_target(false).try_init();
+    let f = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(f)
+        .with_target(false)
+        .try_init();
 }
 
 /// Connect, migrate, and make sure the root unit and built-in roles exist.
 pub async fn open(cfg: &Config) -> anyhow::Result<App> {
     let url = cfg.database_url();
     if url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("无法创建数据目录 {}", cfg.data_dir.display()))?;
+        std::fs::create_dir_all(&cfg.data_dir)
+            .with_context(|| format!("无法创建数据目录 {}", cfg.data_dir.display()))?;
     }
-    let db = Db::connect(&url).await.with_context(|| format!("无法连接数据库 {}", redact_url(&url)))?;
+    let db = Db::connect(&url)
+        .await
+        .with_context(|| format!("无法连接数据库 {}", redact_url(&url)))?;
     let clock = Arc::new(SystemClock);
-    linli_store::migrate::migrate(&db, linli_domain::Clock::now(&SystemClock).0).await.context("数据库迁移失败")?;
+    linli_store::migrate::migrate(&db, linli_domain::Clock::now(&SystemClock).0)
+        .await
+        .context("数据库迁移失败")?;
     let app = App::new(db, clock, cfg.app.clone());
-    linli_app::bootstrap::ensure_base(&app, &cfg.app.platform_name).await.context("初始化失败")?;
+    linli_app::bootstrap::ensure_base(&app, &cfg.app.platform_name)
+        .await
+        .context("初始化失败")?;
     Ok(app)
 }
 
 pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {
     init_tracing(&cfg.log);
     let app = open(&cfg).await?;
-    let admin_pw = std::env::var("LINLI_ADMIN_PASSWORD").ok().filter(|s| !s.is_empty());
+    let admin_pw = std::env::var("LINLI_ADMIN_PASSWORD")
+        .ok()
+        .filter(|s| !s.is_empty());
     let generated = linli_app::bootstrap::ensure_admin(&app, admin_pw.as_deref()).await?;
     let demo_pw = if demo {
-        let pw = std::env::var("LINLI_DEMO_PASSWORD").ok().filter(|s| !s.is_empty());
-        linli_app::bootstrap::load_demo(&app, pw.as_deref()).await.context("加载演示数据失败")?
+        let pw = std::env::var("LINLI_DEMO_PASSWORD")
+            .ok()
+            .filter(|s| !s.is_empty());
+        linli_app::bootstrap::load_demo(&app, pw.as_deref())
+            .await
+            .context("加载演示数据失败")?
     } else {
         None
     };
 
-    let listener = tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("无法监听 {}", cfg.listen))?;
+    let listener = tokio::net::TcpListener::bind(&cfg.listen)
+        .await
+        .with_context(|| format!("无法监听 {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     println!("邻里 Linli {} 已启动", env!("CARGO_PKG_VERSION"));
     println!("  控制台  http://{addr}/console");
     println!("  接口    http://{addr}/api/docs");
-    println!("  数据库  {} ({})", redact_url(&cfg.database_url()), app.db.engine().name());
+    println!(
+        "  数据库  {} ({})",
+        redact_url(&cfg.database_url()),
+        app.db.engine().name()
+    );
     match (&generated, &admin_pw) {
-        (Some(pw), _) => println!("  首个管理员  用户名 admin  密码 {pw}   （仅显示这一次，请登录后修改）"),
+        (Some(pw), _) => {
+            println!("  首个管理员  用户名 admin  密码 {pw}   （仅显示这一次，请登录后修改）")
+        }
         (None, Some(_)) => println!("  首个管理员  用户名 admin  密码取自 LINLI_ADMIN_PASSWORD"),
         (None, None) => println!("  管理员账号 admin 已存在（忘记密码：linli user reset admin）"),
     }
     if let Some(pw) = &demo_pw {
-        let names: Vec<&str> = linli_app::bootstrap::DEMO_USERS.iter().map(|u| u.0).collect();
+        let names: Vec<&str> = linli_app::bootstrap::DEMO_USERS
+            .iter()
+            .map(|u| u.0)
+            .collect();
         println!("  演示账号  {}  密码 {pw}", names.join(" "));
     } else if demo {
         println!("  演示数据已加载（演示账号此前已创建）");
@@ -79,9 +107,12 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {
     });
 
     let router = linli_web::router(app.clone(), cfg.web_config());
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     housekeeping.abort();
     app.db.close().await;
     tracing::info!("stopped");
@@ -110,7 +141,10 @@ pub async fn migrate(cfg: Config) -> anyhow::Result<ExitCode> {
     init_tracing(&cfg.log);
     let app = open(&cfg).await?;
     let v = linli_store::migrate::current_version(&app.db).await?;
-    println!("数据库已是最新版本（schema {v}，{}）", app.db.engine().name());
+    println!(
+        "数据库已是最新版本（schema {v}，{}）",
+        app.db.engine().name()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -123,10 +157,12 @@ pub async fn import_divisions(cfg: Config, dir: &Path) -> anyhow::Result<ExitCod
     let total: usize = levels.iter().map(|(_, r)| r.len()).sum();
     println!("校验通过，共 {total} 行；开始写入（每个层级一个事务）");
     let bars = indicatif::MultiProgress::new();
-    let style = indicatif::ProgressStyle::with_template("{prefix:>6} [{bar:40}] {pos}/{len} {per_sec}")
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-        .progress_chars("=> ");
-    let current: std::sync::Mutex<Option<(linli_domain::org::OrgKind, indicatif::ProgressBar)>> = std::sync::Mutex::new(None);
+    let style =
+        indicatif::ProgressStyle::with_template("{prefix:>6} [{bar:40}] {pos}/{len} {per_sec}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> ");
+    let current: std::sync::Mutex<Option<(linli_domain::org::OrgKind, indicatif::ProgressBar)>> =
+        std::sync::Mutex::new(None);
     let progress = |kind: linli_domain::org::OrgKind, done: usize, total: usize| {
         if let Ok(mut cur) = current.lock() {
             if cur.as_ref().is_none_or(|(k, _)| *k != kind) {
@@ -151,7 +187,10 @@ pub async fn import_divisions(cfg: Config, dir: &Path) -> anyhow::Result<ExitCod
         b.finish();
     }
     let secs = started.elapsed().as_secs_f64();
-    println!("{:<8} {:>9} {:>9} {:>9} {:>9}", "层级", "总数", "新增", "更名", "未变");
+    println!(
+        "{:<8} {:>9} {:>9} {:>9} {:>9}",
+        "层级", "总数", "新增", "更名", "未变"
+    );
     for r in &reports {
         println!(
             "{:<8} {:>9} {:>9} {:>9} {:>9}",
@@ -162,7 +201,11 @@ pub async fn import_divisions(cfg: Config, dir: &Path) -> anyhow::Result<ExitCod
             r.unchanged
         );
     }
-    println!("完成：{total} 行，用时 {secs:.1} 秒（{:.0} 行/秒，{}）", total as f64 / secs.max(0.001), app.db.engine().name());
+    println!(
+        "完成：{total} 行，用时 {secs:.1} 秒（{:.0} 行/秒，{}）",
+        total as f64 / secs.max(0.001),
+        app.db.engine().name()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -214,7 +257,9 @@ fn read_password_stdin() -> anyhow::Result<String> {
 
 async fn find_user(app: &App, username: &str) -> anyhow::Result<linli_store::repo::users::User> {
     let u = linli_app::auth::normalize_username(username)?;
-    linli_store::repo::users::by_username(&app.db, &u).await?.ok_or_else(|| anyhow::anyhow!("账号 {u} 不存在"))
+    linli_store::repo::users::by_username(&app.db, &u)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("账号 {u} 不存在"))
 }
 
 pub async fn user(cfg: Config, action: UserCmd) -> anyhow::Result<ExitCode> {
@@ -222,14 +267,22 @@ pub async fn user(cfg: Config, action: UserCmd) -> anyhow::Result<ExitCode> {
     let app = open(&cfg).await?;
     let sys = linli_app::bootstrap::system_principal(&app, Ctx::cli()).await?;
     match action {
-        UserCmd::Create { username, name, unit, role, scope, password_stdin } => {
+        UserCmd::Create {
+            username,
+            name,
+            unit,
+            role,
+            scope,
+            password_stdin,
+        } => {
             let unit = if unit == linli_app::bootstrap::ROOT_CODE {
                 linli_store::repo::org::root(&app.db).await?
             } else {
                 linli_store::repo::org::get_by_code(&app.db, &unit).await?
             }
             .ok_or_else(|| anyhow::anyhow!("单位代码 {unit} 不存在"))?;
-            let scope = DataScope::parse(&scope).ok_or_else(|| anyhow::anyhow!("数据范围只能是 unit、subtree 或 own"))?;
+            let scope = DataScope::parse(&scope)
+                .ok_or_else(|| anyhow::anyhow!("数据范围只能是 unit、subtree 或 own"))?;
             let (password, generated) = if password_stdin {
                 (read_password_stdin()?, false)
             } else {
@@ -256,10 +309,16 @@ pub async fn user(cfg: Config, action: UserCmd) -> anyhow::Result<ExitCode> {
                 println!("初始密码：{password}（首次登录须修改）");
             }
         }
-        UserCmd::Reset { username, password_stdin } => {
+        UserCmd::Reset {
+            username,
+            password_stdin,
+        } => {
             let u = find_user(&app, &username).await?;
-            let (password, generated) =
-                if password_stdin { (read_password_stdin()?, false) } else { (linli_app::bootstrap::generate_password(), true) };
+            let (password, generated) = if password_stdin {
+                (read_password_stdin()?, false)
+            } else {
+                (linli_app::bootstrap::generate_password(), true)
+            };
             linli_app::users::reset_password(&app, &sys, u.id, &password).await?;
             println!("已重置 {} 的密码，其所有会话已结束。", u.username);
             if generated {
@@ -296,9 +355,15 @@ pub async fn audit_verify(cfg: Config) -> anyhow::Result<ExitCode> {
             Some(b) => {
                 broken = true;
                 let what = match b {
-                    linli_domain::audit::Break::Altered { seq } => format!("第 {seq} 条记录内容被篡改"),
-                    linli_domain::audit::Break::Unlinked { seq } => format!("第 {seq} 条记录与前一条的链接断开"),
-                    linli_domain::audit::Break::Gap { expected, found } => format!("序号不连续：应为 {expected}，实为 {found}"),
+                    linli_domain::audit::Break::Altered { seq } => {
+                        format!("第 {seq} 条记录内容被篡改")
+                    }
+                    linli_domain::audit::Break::Unlinked { seq } => {
+                        format!("第 {seq} 条记录与前一条的链接断开")
+                    }
+                    linli_domain::audit::Break::Gap { expected, found } => {
+                        format!("序号不连续：应为 {expected}，实为 {found}")
+                    }
                 };
                 println!("链 {}：前 {} 条完整；首个断点：{what}", r.chain, r.verified);
             }
@@ -307,5 +372,9 @@ pub async fn audit_verify(cfg: Config) -> anyhow::Result<ExitCode> {
     if reports.is_empty() {
         println!("审计日志为空");
     }
-    Ok(if broken { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if broken {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -67,7 +67,11 @@ impl Config {
             }
             f = f.merge(Toml::file(path));
         }
-        f = f.merge(Env::prefixed("LINLI_").split("__").ignore(&["admin_password", "demo_password", "config"]));
+        f = f.merge(Env::prefixed("LINLI_").split("__").ignore(&[
+            "admin_password",
+            "demo_password",
+            "config",
+        ]));
         Ok(f.extract()?)
     }
 
@@ -100,5 +104,52 @@ pub fn redact_url(url: &str) -> String {
             }
         }
         _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The documented example must parse and state exactly the defaults.
+    #[test]
+    fn example_file_matches_defaults() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../config/linli.example.toml");
+        let from_file: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(&path))
+            .extract()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        for key in [
+            "listen",
+            "data_dir",
+            "database_url",
+            "log",
+            "cookie_secure",
+            "body_limit_bytes",
+            "session_idle_secs",
+            "min_length",
+            "max_failures",
+            "lock_secs",
+        ] {
+            assert!(text.contains(&format!("{key} =")), "{key} documented");
+        }
+        assert_eq!(
+            serde_json::to_value(&from_file).unwrap_or_default(),
+            serde_json::to_value(Config::default()).unwrap_or_default()
+        );
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("postgres://linli:secret@db:5432/linli"),
+            "postgres://linli:***@db:5432/linli"
+        );
+        assert_eq!(
+            redact_url("sqlite://./data/linli.db"),
+            "sqlite://./data/linli.db"
+        );
     }
 }

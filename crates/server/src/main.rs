@@ -85,7 +85,10 @@ fn main() -> std::process::ExitCode {
     if let Some(u) = cli.database_url {
         cfg.database_url = u;
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start runtime: {e}");
@@ -101,9 +104,13 @@ fn main() -> std::process::ExitCode {
                 cli::serve(cfg, demo).await
             }
             Command::Migrate => cli::migrate(cfg).await,
-            Command::Import { what: ImportCmd::Divisions { dir } } => cli::import_divisions(cfg, &dir).await,
+            Command::Import {
+                what: ImportCmd::Divisions { dir },
+            } => cli::import_divisions(cfg, &dir).await,
             Command::User { action } => cli::user(cfg, action).await,
-            Command::Audit { action: AuditCmd::Verify } => cli::audit_verify(cfg).await,
+            Command::Audit {
+                action: AuditCmd::Verify,
+            } => cli::audit_verify(cfg).await,
         }
     });
     match result {

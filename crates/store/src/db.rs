@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{AssertSqlSafe, Decode, PgPool, Postgres, Row as _, Sqlite, SqlitePool, Type};
 use uuid::Uuid;
 
@@ -30,7 +32,10 @@ impl StoreError {
     pub fn is_retryable(&self) -> bool {
         match self {
             StoreError::Db(sqlx::Error::Database(e)) => {
-                matches!(e.code().as_deref(), Some("40001" | "40P01" | "5" | "6" | "261" | "262" | "517"))
+                matches!(
+                    e.code().as_deref(),
+                    Some("40001" | "40P01" | "5" | "6" | "261" | "262" | "517")
+                )
             }
             StoreError::Db(sqlx::Error::PoolTimedOut) => true,
             _ => false,
@@ -42,7 +47,10 @@ fn classify(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(d) = &e
         && d.is_unique_violation()
     {
-        let name = d.constraint().map(str::to_string).unwrap_or_else(|| d.message().to_string());
+        let name = d
+            .constraint()
+            .map(str::to_string)
+            .unwrap_or_else(|| d.message().to_string());
         return StoreError::Unique(name);
     }
     StoreError::Db(e)
@@ -206,7 +214,9 @@ macro_rules! bind_args {
     }};
 }
 
-fn query_of<DB: sqlx::Database>(sql: Sql) -> sqlx::query::Query<'static, DB, <DB as sqlx::Database>::Arguments> {
+fn query_of<DB: sqlx::Database>(
+    sql: Sql,
+) -> sqlx::query::Query<'static, DB, <DB as sqlx::Database>::Arguments> {
     match sql {
         Sql::Static(s) => sqlx::query(s),
         Sql::Built(s) => sqlx::query(AssertSqlSafe(s)),
@@ -222,13 +232,19 @@ pub enum Row<'a> {
 impl Row<'_> {
     pub fn get<T>(&self, col: &str) -> Result<T, StoreError>
     where
-        T: for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres>,
+        T: for<'r> Decode<'r, Sqlite>
+            + Type<Sqlite>
+            + for<'r> Decode<'r, Postgres>
+            + Type<Postgres>,
     {
         let r = match self {
             Row::Sqlite(r) => r.try_get::<T, _>(col),
             Row::Postgres(r) => r.try_get::<T, _>(col),
         };
-        r.map_err(|e| StoreError::Decode { column: col.to_string(), message: e.to_string() })
+        r.map_err(|e| StoreError::Decode {
+            column: col.to_string(),
+            message: e.to_string(),
+        })
     }
     pub fn uuid(&self, col: &str) -> Result<Uuid, StoreError> {
         self.get(col)
@@ -268,17 +284,28 @@ impl Row<'_> {
 /// Runs one query on whichever engine `$conn` belongs to. `$c` is bound to an executor.
 macro_rules! run {
     (fetch_all, $c:expr, $sql:expr, $args:expr, $f:expr, $wrap:path) => {{
-        let rows = bind_args!(query_of($sql), $args).fetch_all($c).await.map_err(classify)?;
+        let rows = bind_args!(query_of($sql), $args)
+            .fetch_all($c)
+            .await
+            .map_err(classify)?;
         rows.iter().map(|r| $f($wrap(r))).collect()
     }};
     (fetch_optional, $c:expr, $sql:expr, $args:expr, $f:expr, $wrap:path) => {{
-        match bind_args!(query_of($sql), $args).fetch_optional($c).await.map_err(classify)? {
+        match bind_args!(query_of($sql), $args)
+            .fetch_optional($c)
+            .await
+            .map_err(classify)?
+        {
             Some(r) => $f($wrap(&r)).map(Some),
             None => Ok(None),
         }
     }};
     (execute, $c:expr, $sql:expr, $args:expr) => {{
-        Ok(bind_args!(query_of($sql), $args).execute($c).await.map_err(classify)?.rows_affected())
+        Ok(bind_args!(query_of($sql), $args)
+            .execute($c)
+            .await
+            .map_err(classify)?
+            .rows_affected())
     }};
 }
 
@@ -380,11 +407,19 @@ impl Db {
 
     /// Is the database answering?
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.fetch_one_i64("SELECT 1", vec![]).await.map(|_| ())
+        self.fetch_one_i64("SELECT CAST(1 AS BIGINT) AS n", vec![])
+            .await
+            .map(|_| ())
     }
 
-    pub async fn fetch_one_i64(&self, sql: impl Into<Sql>, args: Vec<Arg>) -> Result<i64, StoreError> {
-        let v = self.fetch_optional(sql, args, |r| r.get::<i64>("n").or_else(|_| first_i64(&r))).await?;
+    pub async fn fetch_one_i64(
+        &self,
+        sql: impl Into<Sql>,
+        args: Vec<Arg>,
+    ) -> Result<i64, StoreError> {
+        let v = self
+            .fetch_optional(sql, args, |r| r.get::<i64>("n").or_else(|_| first_i64(&r)))
+            .await?;
         Ok(v.unwrap_or(0))
     }
 
@@ -423,12 +458,18 @@ fn first_i64(r: &Row<'_>) -> Result<i64, StoreError> {
         Row::Sqlite(r) => r.try_get::<i64, _>(0usize),
         Row::Postgres(r) => r.try_get::<i64, _>(0usize),
     }
-    .map_err(|e| StoreError::Decode { column: "0".into(), message: e.to_string() })
+    .map_err(|e| StoreError::Decode {
+        column: "0".into(),
+        message: e.to_string(),
+    })
 }
 
 /// An open transaction on either engine. Dropped without [`Tx::commit`] it rolls back.
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, Sqlite>, Option<tokio::sync::OwnedMutexGuard<()>>),
+    Sqlite(
+        sqlx::Transaction<'static, Sqlite>,
+        Option<tokio::sync::OwnedMutexGuard<()>>,
+    ),
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
@@ -471,14 +512,22 @@ impl Tx {
         }
     }
 
-    pub async fn execute(&mut self, sql: impl Into<Sql>, args: Vec<Arg>) -> Result<u64, StoreError> {
+    pub async fn execute(
+        &mut self,
+        sql: impl Into<Sql>,
+        args: Vec<Arg>,
+    ) -> Result<u64, StoreError> {
         match self {
             Tx::Sqlite(t, _) => run!(execute, &mut **t, sql.into(), args),
             Tx::Postgres(t) => run!(execute, &mut **t, sql.into(), args),
         }
     }
 
-    pub async fn fetch_one_i64(&mut self, sql: impl Into<Sql>, args: Vec<Arg>) -> Result<i64, StoreError> {
+    pub async fn fetch_one_i64(
+        &mut self,
+        sql: impl Into<Sql>,
+        args: Vec<Arg>,
+    ) -> Result<i64, StoreError> {
         let v = self.fetch_optional(sql, args, |r| first_i64(&r)).await?;
         Ok(v.unwrap_or(0))
     }

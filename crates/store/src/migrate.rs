@@ -60,7 +60,12 @@ pub async fn migrate(db: &Db, now_micros: i64) -> Result<Vec<i64>, StoreError> {
     Ok(applied_now)
 }
 
-async fn run_pending(db: &Db, engine: Engine, now: i64, applied_now: &mut Vec<i64>) -> Result<(), StoreError> {
+async fn run_pending(
+    db: &Db,
+    engine: Engine,
+    now: i64,
+    applied_now: &mut Vec<i64>,
+) -> Result<(), StoreError> {
     db.execute(CREATE_TABLE, vec![]).await?;
     for m in MIGRATIONS {
         let existing = db
@@ -95,7 +100,12 @@ async fn run_pending(db: &Db, engine: Engine, now: i64, applied_now: &mut Vec<i6
         )
         .await?;
         tx.commit().await?;
-        tracing::info!(version = m.version, name = m.name, engine = engine.name(), "migration applied");
+        tracing::info!(
+            version = m.version,
+            name = m.name,
+            engine = engine.name(),
+            "migration applied"
+        );
         applied_now.push(m.version);
     }
     Ok(())
@@ -103,5 +113,167 @@ async fn run_pending(db: &Db, engine: Engine, now: i64, applied_now: &mut Vec<i6
 
 /// The highest applied version, or 0.
 pub async fn current_version(db: &Db) -> Result<i64, StoreError> {
-    db.fetch_one_i64("SELECT COALESCE(MAX(version), 0) AS n FROM schema_migrations", vec![]).await
+    db.fetch_one_i64(
+        "SELECT COALESCE(MAX(version), 0) AS n FROM schema_migrations",
+        vec![],
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    //! The two migration trees must describe the same schema, and the PostgreSQL tree must stay
+    //! portable to distributed PostgreSQL (Citus, YugabyteDB, CockroachDB).
+
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use super::MIGRATIONS;
+
+    fn dir(engine: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../migrations")
+            .join(engine)
+    }
+
+    /// Versions present as files, e.g. `0001_foundation.sql` → (1, "foundation").
+    fn files(engine: &str) -> Vec<(i64, String)> {
+        let mut v: Vec<(i64, String)> = std::fs::read_dir(dir(engine))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().to_string();
+                let stem = name.strip_suffix(".sql")?;
+                let (num, rest) = stem.split_once('_')?;
+                Some((num.parse().ok()?, rest.to_string()))
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// table → column names, from CREATE TABLE statements (lines inside the parentheses whose
+    /// first word is not a constraint keyword).
+    fn tables(sql: &str) -> BTreeMap<String, Vec<String>> {
+        let mut out = BTreeMap::new();
+        let mut current: Option<(String, Vec<String>)> = None;
+        for line in sql.lines() {
+            let l = line.trim();
+            if let Some(rest) = l.strip_prefix("CREATE TABLE ") {
+                let name = rest
+                    .trim_start_matches("IF NOT EXISTS ")
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                current = Some((name, vec![]));
+                continue;
+            }
+            if let Some((name, cols)) = current.as_mut() {
+                if l.starts_with(')') {
+                    out.insert(name.clone(), cols.clone());
+                    current = None;
+                    continue;
+                }
+                let first = l.split_whitespace().next().unwrap_or("");
+                if !first.is_empty()
+                    && !["PRIMARY", "UNIQUE", "CONSTRAINT", "FOREIGN", "CHECK", "--"]
+                        .contains(&first)
+                {
+                    cols.push(first.to_string());
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn both_trees_have_the_same_versions_registered() {
+        let registered: Vec<(i64, String)> = MIGRATIONS
+            .iter()
+            .map(|m| (m.version, m.name.to_string()))
+            .collect();
+        assert_eq!(
+            files("sqlite"),
+            registered,
+            "migrations/sqlite matches MIGRATIONS"
+        );
+        assert_eq!(
+            files("postgres"),
+            registered,
+            "migrations/postgres matches MIGRATIONS"
+        );
+    }
+
+    #[test]
+    fn both_trees_have_the_same_tables_and_columns() {
+        for m in MIGRATIONS {
+            let s = tables(m.sqlite);
+            let p = tables(m.postgres);
+            assert!(!s.is_empty());
+            assert_eq!(s, p, "migration {} differs between engines", m.version);
+        }
+    }
+
+    #[test]
+    fn postgres_migrations_are_portable() {
+        const FORBIDDEN: &[&str] = &[
+            "TRIGGER",
+            "FUNCTION",
+            "PROCEDURE",
+            "SERIAL",
+            "SEQUENCE",
+            "IDENTITY",
+            "LISTEN",
+            "NOTIFY",
+            "PG_ADVISORY",
+            "LOCK TABLE",
+            "DEFERRABLE",
+            "GENERATED",
+            "NOW()",
+            "CURRENT_TIMESTAMP",
+            "EXTENSION",
+            "INHERITS",
+            "JSONB",
+            "GEN_RANDOM_UUID",
+            "RULE ",
+        ];
+        for m in MIGRATIONS {
+            let code: String = m
+                .postgres
+                .lines()
+                .map(|l| l.split("--").next().unwrap_or(""))
+                .collect::<Vec<_>>()
+                .join("\n")
+                .to_uppercase();
+            for f in FORBIDDEN {
+                assert!(
+                    !code.contains(f),
+                    "migration {} uses non-portable construct {f}",
+                    m.version
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn tenant_tables_lead_their_primary_key_with_tenant() {
+        for m in MIGRATIONS {
+            for (table, cols) in tables(m.postgres) {
+                if cols.first().map(String::as_str) == Some("tenant") {
+                    let body = m
+                        .postgres
+                        .split(&format!("CREATE TABLE {table} ("))
+                        .nth(1)
+                        .unwrap_or("");
+                    let body = body.split(");").next().unwrap_or("");
+                    assert!(
+                        body.contains("PRIMARY KEY (tenant"),
+                        "{table}: primary key must start with tenant"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -42,7 +42,10 @@ pub async fn serve(Path(path): Path<String>) -> Response {
         Some((_, mime, body)) => (
             [
                 (header::CONTENT_TYPE, HeaderValue::from_static(mime)),
-                (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400")),
+                (
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=86400"),
+                ),
             ],
             *body,
         )

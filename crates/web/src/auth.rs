@@ -51,12 +51,17 @@ pub fn clear_cookie(name: &str) -> String {
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).map(str::trim)
+    v.strip_prefix("Bearer ")
+        .or_else(|| v.strip_prefix("bearer "))
+        .map(str::trim)
 }
 
 fn client_ip(req: &Request, trust_proxy: bool) -> String {
     if trust_proxy
-        && let Some(xff) = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok())
+        && let Some(xff) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
         && let Some(first) = xff.split(',').next()
     {
         return first.trim().chars().take(64).collect();
@@ -69,7 +74,11 @@ fn client_ip(req: &Request, trust_proxy: bool) -> String {
 
 /// Constant-time comparison for secrets.
 pub fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 fn is_unsafe(m: &Method) -> bool {
@@ -78,9 +87,23 @@ fn is_unsafe(m: &Method) -> bool {
 
 pub async fn authenticate(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let ctx = Ctx {
-        request_id: req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("").chars().take(64).collect(),
+        request_id: req
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .chars()
+            .take(64)
+            .collect(),
         ip: client_ip(&req, s.web.trust_proxy),
-        user_agent: req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").chars().take(256).collect(),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .chars()
+            .take(256)
+            .collect(),
     };
     let is_api = req.uri().path().starts_with("/api/");
     let mut principal = None;
@@ -102,16 +125,35 @@ pub async fn authenticate(State(s): State<AppState>, req: Request, next: Next) -
     }
 
     let mut req = req;
-    if via_cookie && is_unsafe(req.method()) {
-        let expected = principal.as_ref().and_then(|p| p.csrf.clone()).unwrap_or_default();
+    // Log-in endpoints authenticate by password and carry their own protection (JSON content
+    // type; the form's double-submit token), so an old session cookie must not block them.
+    let is_login = matches!(
+        req.uri().path(),
+        "/api/v1/session" | "/login" | "/login/totp"
+    ) && req.method() == Method::POST;
+    if via_cookie && is_unsafe(req.method()) && !is_login {
+        let expected = principal
+            .as_ref()
+            .and_then(|p| p.csrf.clone())
+            .unwrap_or_default();
         let (ok, rebuilt) = csrf_ok(req, &expected, s.web.body_limit).await;
         req = match rebuilt {
             Some(r) => r,
-            None => return raw(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "请求体过大"),
+            None => {
+                return raw(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    "请求体过大",
+                );
+            }
         };
         if !ok {
             return if is_api {
-                raw(StatusCode::FORBIDDEN, "csrf_failed", "安全校验失败，请刷新页面后重试")
+                raw(
+                    StatusCode::FORBIDDEN,
+                    "csrf_failed",
+                    "安全校验失败，请刷新页面后重试",
+                )
             } else {
                 crate::console::csrf_failed_page().into_response()
             };
@@ -145,7 +187,10 @@ async fn csrf_ok(req: Request, expected: &str, limit: usize) -> (bool, Option<Re
     };
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
     let ok = !expected.is_empty() && fields.iter().any(|(k, v)| k == "csrf" && same(v, expected));
-    (ok, Some(Request::from_parts(parts, axum::body::Body::from(bytes))))
+    (
+        ok,
+        Some(Request::from_parts(parts, axum::body::Body::from(bytes))),
+    )
 }
 
 /// The authenticated principal, for API handlers: absent → 401 JSON.
@@ -154,7 +199,12 @@ pub struct ApiAuth(pub Principal);
 impl<S: Send + Sync> FromRequestParts<S> for ApiAuth {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Principal>().cloned().map(ApiAuth).ok_or_else(|| ApiError(AppError::Unauthenticated).into_response())
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .map(ApiAuth)
+            .ok_or_else(|| ApiError(AppError::Unauthenticated).into_response())
     }
 }
 
@@ -166,7 +216,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ConsoleAuth {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let Some(p) = parts.extensions.get::<Principal>().cloned() else {
-            let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/console");
+            let next = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/console");
             let target = format!("/login?next={}", urlencode(next));
             // htmx follows HX-Redirect instead of swapping a log-in page into a fragment.
             if parts.headers.contains_key("hx-request") {
@@ -174,7 +228,10 @@ impl<S: Send + Sync> FromRequestParts<S> for ConsoleAuth {
             }
             return Err(Redirect::to(&target).into_response());
         };
-        if p.must_change_password && !parts.uri.path().starts_with("/console/profile") && parts.method == Method::GET {
+        if p.must_change_password
+            && !parts.uri.path().starts_with("/console/profile")
+            && parts.method == Method::GET
+        {
             return Err(Redirect::to("/console/profile?must_change=1").into_response());
         }
         Ok(ConsoleAuth(p))
@@ -187,7 +244,9 @@ pub struct ReqCtx(pub Ctx);
 impl<S: Send + Sync> FromRequestParts<S> for ReqCtx {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ReqCtx(parts.extensions.get::<Ctx>().cloned().unwrap_or_default()))
+        Ok(ReqCtx(
+            parts.extensions.get::<Ctx>().cloned().unwrap_or_default(),
+        ))
     }
 }
 
@@ -206,7 +265,14 @@ pub fn urlencode(s: &str) -> String {
 /// Only local paths may be redirect targets (no open redirects).
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.starts_with("/login") => n.to_string(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.starts_with("/login") =>
+        {
+            n.to_string()
+        }
         _ => "/console".to_string(),
     }
 }
@@ -217,7 +283,10 @@ pub struct ApiJson<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = Response;
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        axum::Json::<T>::from_request(req, state).await.map(|axum::Json(v)| ApiJson(v)).map_err(crate::error::json_rejection)
+        axum::Json::<T>::from_request(req, state)
+            .await
+            .map(|axum::Json(v)| ApiJson(v))
+            .map_err(crate::error::json_rejection)
     }
 }
 
@@ -253,6 +322,9 @@ pub struct ApiForm<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiForm<T> {
     type Rejection = Response;
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        axum::Form::<T>::from_request(req, state).await.map(|axum::Form(v)| ApiForm(v)).map_err(crate::error::form_rejection)
+        axum::Form::<T>::from_request(req, state)
+            .await
+            .map(|axum::Form(v)| ApiForm(v))
+            .map_err(crate::error::form_rejection)
     }
 }

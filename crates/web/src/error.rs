@@ -18,7 +18,9 @@ pub struct ErrorBody {
 pub fn status_of(e: &AppError) -> StatusCode {
     match e {
         AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        AppError::Unauthenticated | AppError::BadCredentials | AppError::BadTotp => StatusCode::UNAUTHORIZED,
+        AppError::Unauthenticated | AppError::BadCredentials | AppError::BadTotp => {
+            StatusCode::UNAUTHORIZED
+        }
         AppError::Locked { .. } => StatusCode::LOCKED,
         AppError::Disabled | AppError::Forbidden => StatusCode::FORBIDDEN,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -45,27 +47,53 @@ impl IntoResponse for ApiError {
             // Internal detail goes to the log only (it never contains request bodies).
             tracing::error!(error = ?self.0, "request failed");
         }
-        (status, Json(ErrorBody { error: self.0.key().to_string(), message: self.0.message() })).into_response()
+        (
+            status,
+            Json(ErrorBody {
+                error: self.0.key().to_string(),
+                message: self.0.message(),
+            }),
+        )
+            .into_response()
     }
 }
 
 /// An error answered with its own key and status (for rejections that are not use-case errors).
 pub fn raw(status: StatusCode, key: &str, message: impl Into<String>) -> Response {
-    (status, Json(ErrorBody { error: key.to_string(), message: message.into() })).into_response()
+    (
+        status,
+        Json(ErrorBody {
+            error: key.to_string(),
+            message: message.into(),
+        }),
+    )
+        .into_response()
 }
 
 pub fn json_rejection(r: JsonRejection) -> Response {
     match r {
-        JsonRejection::MissingJsonContentType(_) => {
-            raw(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "请求须为 JSON（Content-Type: application/json）")
+        JsonRejection::MissingJsonContentType(_) => raw(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "请求须为 JSON（Content-Type: application/json）",
+        ),
+        JsonRejection::JsonSyntaxError(_) => {
+            raw(StatusCode::BAD_REQUEST, "invalid_json", "JSON 格式错误")
         }
-        JsonRejection::JsonSyntaxError(_) => raw(StatusCode::BAD_REQUEST, "invalid_json", "JSON 格式错误"),
         JsonRejection::JsonDataError(e) => {
             // The serde message names the field and expected type; it carries no input values
             // beyond field names, so it is safe and useful to return.
-            raw(StatusCode::UNPROCESSABLE_ENTITY, "invalid_fields", format!("字段有误：{}", e.body_text()))
+            raw(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_fields",
+                format!("字段有误：{}", e.body_text()),
+            )
         }
-        JsonRejection::BytesRejection(_) => raw(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "请求体过大"),
+        JsonRejection::BytesRejection(_) => raw(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "请求体过大",
+        ),
         _ => raw(StatusCode::BAD_REQUEST, "bad_request", "请求无法解析"),
     }
 }
@@ -80,7 +108,11 @@ pub fn path_rejection(_: PathRejection) -> Response {
 
 pub fn form_rejection(r: FormRejection) -> Response {
     match r {
-        FormRejection::BytesRejection(_) => raw(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "请求体过大"),
+        FormRejection::BytesRejection(_) => raw(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "请求体过大",
+        ),
         _ => raw(StatusCode::BAD_REQUEST, "invalid_form", "表单内容有误"),
     }
 }

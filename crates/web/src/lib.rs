@@ -43,7 +43,12 @@ pub struct WebConfig {
 
 impl Default for WebConfig {
     fn default() -> Self {
-        WebConfig { cookie_secure: false, body_limit: 1 << 20, request_timeout: Duration::from_secs(30), trust_proxy: false }
+        WebConfig {
+            cookie_secure: false,
+            body_limit: 1 << 20,
+            request_timeout: Duration::from_secs(30),
+            trust_proxy: false,
+        }
     }
 }
 
@@ -55,7 +60,11 @@ pub struct AppState {
 }
 
 pub fn router(app: App, web: WebConfig) -> Router {
-    let state = AppState { app, web: Arc::new(web.clone()), metrics: Arc::new(metrics::Metrics::default()) };
+    let state = AppState {
+        app,
+        web: Arc::new(web.clone()),
+        metrics: Arc::new(metrics::Metrics::default()),
+    };
     let x_request_id = header::HeaderName::from_static("x-request-id");
     Router::new()
         .route("/", get(|| async { Redirect::to("/console") }))
@@ -66,12 +75,27 @@ pub fn router(app: App, web: WebConfig) -> Router {
         .merge(api::routes())
         .merge(console::routes())
         .fallback(fallback)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(DefaultBodyLimit::max(web.body_limit))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, web.request_timeout))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            web.request_timeout,
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),

@@ -11,7 +11,9 @@ use axum::response::{IntoResponse, Response};
 
 use crate::AppState;
 
-const BUCKETS: [f64; 11] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+const BUCKETS: [f64; 11] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
 
 #[derive(Default)]
 struct Series {
@@ -38,13 +40,19 @@ fn class(status: u16) -> &'static str {
 }
 
 pub async fn track(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
     let method = req.method().to_string();
     let start = Instant::now();
     let resp = next.run(req).await;
     let secs = start.elapsed().as_secs_f64();
     if let Ok(mut m) = s.metrics.inner.lock() {
-        let e = m.entry((method, route, class(resp.status().as_u16()))).or_default();
+        let e = m
+            .entry((method, route, class(resp.status().as_u16())))
+            .or_default();
         e.count += 1;
         e.sum += secs;
         for (i, b) in BUCKETS.iter().enumerate() {
@@ -58,7 +66,9 @@ pub async fn track(State(s): State<AppState>, req: Request, next: Next) -> Respo
 
 pub async fn render(State(s): State<AppState>) -> impl IntoResponse {
     let mut out = String::new();
-    out.push_str("# HELP linli_http_requests_total HTTP requests by method, route and status class.\n");
+    out.push_str(
+        "# HELP linli_http_requests_total HTTP requests by method, route and status class.\n",
+    );
     out.push_str("# TYPE linli_http_requests_total counter\n");
     let mut hist = String::new();
     hist.push_str("# HELP linli_http_request_duration_seconds Request latency.\n");
@@ -68,11 +78,23 @@ pub async fn render(State(s): State<AppState>) -> impl IntoResponse {
             let l = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
             out.push_str(&format!("linli_http_requests_total{{{l}}} {}\n", v.count));
             for (i, b) in BUCKETS.iter().enumerate() {
-                hist.push_str(&format!("linli_http_request_duration_seconds_bucket{{{l},le=\"{b}\"}} {}\n", v.buckets[i]));
+                hist.push_str(&format!(
+                    "linli_http_request_duration_seconds_bucket{{{l},le=\"{b}\"}} {}\n",
+                    v.buckets[i]
+                ));
             }
-            hist.push_str(&format!("linli_http_request_duration_seconds_bucket{{{l},le=\"+Inf\"}} {}\n", v.count));
-            hist.push_str(&format!("linli_http_request_duration_seconds_sum{{{l}}} {}\n", v.sum));
-            hist.push_str(&format!("linli_http_request_duration_seconds_count{{{l}}} {}\n", v.count));
+            hist.push_str(&format!(
+                "linli_http_request_duration_seconds_bucket{{{l},le=\"+Inf\"}} {}\n",
+                v.count
+            ));
+            hist.push_str(&format!(
+                "linli_http_request_duration_seconds_sum{{{l}}} {}\n",
+                v.sum
+            ));
+            hist.push_str(&format!(
+                "linli_http_request_duration_seconds_count{{{l}}} {}\n",
+                v.count
+            ));
         }
     }
     out.push_str(&hist);
@@ -84,5 +106,11 @@ pub async fn render(State(s): State<AppState>) -> impl IntoResponse {
         env!("CARGO_PKG_VERSION"),
         s.app.db.engine().name()
     ));
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        out,
+    )
 }

@@ -79,7 +79,11 @@ pub async fn append(tx: &mut Tx, e: Entry) -> Result<AuditRecord, StoreError> {
         ],
     )
     .await?;
-    tx.execute("UPDATE audit_heads SET hash = $1 WHERE chain = $2", args![hash, rec.chain.clone()]).await?;
+    tx.execute(
+        "UPDATE audit_heads SET hash = $1 WHERE chain = $2",
+        args![hash, rec.chain.clone()],
+    )
+    .await?;
     Ok(rec)
 }
 
@@ -131,8 +135,8 @@ pub async fn list(db: &Db, q: &ListQuery) -> Result<Vec<AuditRecord>, StoreError
         wh.push(format!("username = {}", p.push(u)));
     }
     if let Some(a) = q.action.as_deref().filter(|s| !s.is_empty()) {
-        let pat = p.push(format!("{}%", a.replace(['%', '_', '\\'], "")));
-        wh.push(format!("action LIKE {pat}"));
+        let pat = p.push(super::like_prefix(a));
+        wh.push(format!("action LIKE {pat} ESCAPE '\\'"));
     }
     if let Some(r) = q.result.as_deref().filter(|s| !s.is_empty()) {
         wh.push(format!("result = {}", p.push(r)));
@@ -153,17 +157,33 @@ pub async fn list(db: &Db, q: &ListQuery) -> Result<Vec<AuditRecord>, StoreError
         wh.push(format!("(at < {a} OR (at = {b} AND id < {c}))"));
     }
     let lim = p.push(q.limit);
-    let where_sql = if wh.is_empty() { String::new() } else { format!("WHERE {}", wh.join(" AND ")) };
-    let sql = format!("SELECT {COLS} FROM audit_log {where_sql} ORDER BY at DESC, id DESC LIMIT {lim}");
-    db.fetch_all(sql, p.args, |r| from_row(r).map(|(rec, _)| rec)).await
+    let where_sql = if wh.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", wh.join(" AND "))
+    };
+    let sql =
+        format!("SELECT {COLS} FROM audit_log {where_sql} ORDER BY at DESC, id DESC LIMIT {lim}");
+    db.fetch_all(sql, p.args, |r| from_row(r).map(|(rec, _)| rec))
+        .await
 }
 
 pub async fn chains(db: &Db) -> Result<Vec<String>, StoreError> {
-    db.fetch_all("SELECT chain FROM audit_heads ORDER BY chain", vec![], |r| r.text("chain")).await
+    db.fetch_all(
+        "SELECT chain FROM audit_heads ORDER BY chain",
+        vec![],
+        |r| r.text("chain"),
+    )
+    .await
 }
 
 /// One page of a chain in sequence order, with stored hashes, for verification.
-pub async fn chain_page(db: &Db, chain: &str, after_seq: i64, limit: i64) -> Result<Vec<(AuditRecord, String)>, StoreError> {
+pub async fn chain_page(
+    db: &Db,
+    chain: &str,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<(AuditRecord, String)>, StoreError> {
     db.fetch_all(
         format!("SELECT {COLS} FROM audit_log WHERE chain = $1 AND seq > $2 ORDER BY seq LIMIT $3"),
         args![chain, after_seq, limit],
@@ -183,5 +203,6 @@ pub async fn head(db: &Db, chain: &str) -> Result<Option<(i64, String)>, StoreEr
 }
 
 pub async fn count(db: &Db) -> Result<i64, StoreError> {
-    db.fetch_one_i64("SELECT COUNT(*) AS n FROM audit_log", vec![]).await
+    db.fetch_one_i64("SELECT COUNT(*) AS n FROM audit_log", vec![])
+        .await
 }

@@ -15,7 +15,13 @@ use crate::db::Params;
 
 /// The SQL predicate for a scope filter over a table with a materialized-path column, a unit-id
 /// column and (optionally) an owner column. An empty filter matches nothing.
-pub fn scope_sql(f: &ScopeFilter, path_col: &str, unit_col: &str, owner_col: Option<&str>, p: &mut Params) -> String {
+pub fn scope_sql(
+    f: &ScopeFilter,
+    path_col: &str,
+    unit_col: &str,
+    owner_col: Option<&str>,
+    p: &mut Params,
+) -> String {
     let mut parts = Vec::new();
     for (lo, hi) in &f.ranges {
         let a = p.push(lo.clone());
@@ -30,19 +36,30 @@ pub fn scope_sql(f: &ScopeFilter, path_col: &str, unit_col: &str, owner_col: Opt
         let a = p.push(owner);
         parts.push(format!("{col} = {a}"));
     }
-    if parts.is_empty() { "1 = 0".to_string() } else { format!("({})", parts.join(" OR ")) }
+    if parts.is_empty() {
+        "1 = 0".to_string()
+    } else {
+        format!("({})", parts.join(" OR "))
+    }
 }
 
-/// Escape `%`, `_` and `\` for a LIKE pattern used with `ESCAPE '\'`.
-pub fn like_pattern(q: &str) -> String {
+fn like_escape(q: &str) -> String {
     let mut s = String::with_capacity(q.len() + 2);
-    s.push('%');
     for c in q.chars() {
         if matches!(c, '%' | '_' | '\\') {
             s.push('\\');
         }
         s.push(c);
     }
-    s.push('%');
     s
+}
+
+/// A "contains" pattern for `LIKE … ESCAPE '\'`, with `%`, `_` and `\` in `q` taken literally.
+pub fn like_pattern(q: &str) -> String {
+    format!("%{}%", like_escape(q))
+}
+
+/// A "starts with" pattern for `LIKE … ESCAPE '\'`.
+pub fn like_prefix(q: &str) -> String {
+    format!("{}%", like_escape(q))
 }

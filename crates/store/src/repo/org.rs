@@ -1,13 +1,13 @@
 //! Org units: the administrative tree and departments.
 
+use linli_domain::Ts;
 use linli_domain::auth::ScopeFilter;
 use linli_domain::org::OrgKind;
-use linli_domain::Ts;
 use uuid::Uuid;
 
-use super::{like_pattern, scope_sql};
-use crate::db::{Db, Params, Row, StoreError, Tx};
+use super::{like_pattern, like_prefix, scope_sql};
 use crate::args;
+use crate::db::{Db, Params, Row, StoreError, Tx};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgUnit {
@@ -27,8 +27,7 @@ pub struct OrgUnit {
     pub version: i64,
 }
 
-pub const COLUMNS: &str =
-    "tenant, id, parent_id, kind, code, name, path, depth, subtype, source, active, created_at, updated_at, version";
+pub const COLUMNS: &str = "tenant, id, parent_id, kind, code, name, path, depth, subtype, source, active, created_at, updated_at, version";
 
 pub fn from_row(r: Row<'_>) -> Result<OrgUnit, StoreError> {
     let kind_s = r.text("kind")?;
@@ -36,8 +35,10 @@ pub fn from_row(r: Row<'_>) -> Result<OrgUnit, StoreError> {
         tenant: r.text("tenant")?,
         id: r.uuid("id")?,
         parent_id: r.opt_uuid("parent_id")?,
-        kind: OrgKind::parse(&kind_s)
-            .ok_or_else(|| StoreError::Decode { column: "kind".into(), message: kind_s.clone() })?,
+        kind: OrgKind::parse(&kind_s).ok_or_else(|| StoreError::Decode {
+            column: "kind".into(),
+            message: kind_s.clone(),
+        })?,
         code: r.text("code")?,
         name: r.text("name")?,
         path: r.text("path")?,
@@ -114,7 +115,11 @@ pub struct UnitWithCounts {
 }
 
 /// Direct children of `parent` that the filter reaches, departments last, in code order.
-pub async fn children(db: &Db, parent: Uuid, f: &ScopeFilter) -> Result<Vec<UnitWithCounts>, StoreError> {
+pub async fn children(
+    db: &Db,
+    parent: Uuid,
+    f: &ScopeFilter,
+) -> Result<Vec<UnitWithCounts>, StoreError> {
     let mut p = Params::default();
     let par = p.push(parent);
     let scope = scope_sql(f, "o.path", "o.id", None, &mut p);
@@ -129,7 +134,11 @@ pub async fn children(db: &Db, parent: Uuid, f: &ScopeFilter) -> Result<Vec<Unit
          LIMIT 2000"
     );
     db.fetch_all(sql, p.args, |r| {
-        Ok(UnitWithCounts { children: r.i64("n_children")?, users: r.i64("n_users")?, unit: from_row(r)? })
+        Ok(UnitWithCounts {
+            children: r.i64("n_children")?,
+            users: r.i64("n_users")?,
+            unit: from_row(r)?,
+        })
     })
     .await
 }
@@ -150,7 +159,11 @@ pub async fn with_counts(db: &Db, ids: &[Uuid]) -> Result<Vec<UnitWithCounts>, S
         list.join(", ")
     );
     db.fetch_all(sql, p.args, |r| {
-        Ok(UnitWithCounts { children: r.i64("n_children")?, users: r.i64("n_users")?, unit: from_row(r)? })
+        Ok(UnitWithCounts {
+            children: r.i64("n_children")?,
+            users: r.i64("n_users")?,
+            unit: from_row(r)?,
+        })
     })
     .await
 }
@@ -163,7 +176,10 @@ pub async fn descendant_counts(db: &Db, path: &str) -> Result<Vec<(OrgKind, i64)
         args![path, upper],
         |r| {
             let k = r.text("kind")?;
-            Ok((OrgKind::parse(&k).unwrap_or(OrgKind::Department), r.i64("n")?))
+            Ok((
+                OrgKind::parse(&k).unwrap_or(OrgKind::Department),
+                r.i64("n")?,
+            ))
         },
     )
     .await
@@ -174,7 +190,12 @@ pub async fn ancestors(db: &Db, u: &OrgUnit) -> Result<Vec<OrgUnit>, StoreError>
     let mut prefixes = Vec::new();
     let mut acc = String::from("/");
     prefixes.push(acc.clone());
-    for seg in u.path.trim_matches('/').split('/').filter(|s| !s.is_empty()) {
+    for seg in u
+        .path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+    {
         acc.push_str(seg);
         acc.push('/');
         prefixes.push(acc.clone());
@@ -207,8 +228,10 @@ pub async fn list(db: &Db, f: &ScopeFilter, lq: &ListQuery) -> Result<Vec<OrgUni
     }
     if let Some(q) = lq.q.as_deref().filter(|q| !q.is_empty()) {
         let a = p.push(like_pattern(q));
-        let b = p.push(format!("{q}%"));
-        wh.push(format!("(name LIKE {a} ESCAPE '\\' OR code LIKE {b})"));
+        let b = p.push(like_prefix(q));
+        wh.push(format!(
+            "(name LIKE {a} ESCAPE '\\' OR code LIKE {b} ESCAPE '\\')"
+        ));
     }
     if let Some(u) = &lq.under {
         let a = p.push(u.clone());
@@ -256,11 +279,20 @@ pub async fn codes_of_kind(
     tx.fetch_all(
         "SELECT code, id, name, parent_id, path FROM org_units WHERE kind = $1",
         args![kind.as_str()],
-        |r| Ok((r.text("code")?, r.uuid("id")?, r.text("name")?, r.opt_uuid("parent_id")?, r.text("path")?)),
+        |r| {
+            Ok((
+                r.text("code")?,
+                r.uuid("id")?,
+                r.text("name")?,
+                r.opt_uuid("parent_id")?,
+                r.text("path")?,
+            ))
+        },
     )
     .await
 }
 
 pub async fn count_all(db: &Db) -> Result<i64, StoreError> {
-    db.fetch_one_i64("SELECT COUNT(*) AS n FROM org_units", vec![]).await
+    db.fetch_one_i64("SELECT COUNT(*) AS n FROM org_units", vec![])
+        .await
 }

@@ -23,7 +23,11 @@ pub struct Role {
 pub async fn sync_builtin(tx: &mut Tx, now: Ts) -> Result<(), StoreError> {
     for r in linli_domain::auth::BUILTIN_ROLES {
         let exists = tx
-            .fetch_optional("SELECT key FROM roles WHERE key = $1", args![r.key], |row| row.text("key"))
+            .fetch_optional(
+                "SELECT key FROM roles WHERE key = $1",
+                args![r.key],
+                |row| row.text("key"),
+            )
             .await?
             .is_some();
         if exists {
@@ -40,7 +44,11 @@ pub async fn sync_builtin(tx: &mut Tx, now: Ts) -> Result<(), StoreError> {
             )
             .await?;
         }
-        tx.execute("DELETE FROM role_permissions WHERE role_key = $1", args![r.key]).await?;
+        tx.execute(
+            "DELETE FROM role_permissions WHERE role_key = $1",
+            args![r.key],
+        )
+        .await?;
         for p in r.permissions {
             tx.execute(
                 "INSERT INTO role_permissions (role_key, permission) VALUES ($1, $2)",
@@ -68,14 +76,20 @@ pub async fn list(db: &Db) -> Result<Vec<Role>, StoreError> {
         )
         .await?;
     let perms = db
-        .fetch_all("SELECT role_key, permission FROM role_permissions", vec![], |r| {
-            Ok((r.text("role_key")?, r.text("permission")?))
-        })
+        .fetch_all(
+            "SELECT role_key, permission FROM role_permissions",
+            vec![],
+            |r| Ok((r.text("role_key")?, r.text("permission")?)),
+        )
         .await?;
     Ok(roles
         .into_iter()
         .map(|mut r| {
-            let list: Vec<String> = perms.iter().filter(|(k, _)| *k == r.key).map(|(_, p)| p.clone()).collect();
+            let list: Vec<String> = perms
+                .iter()
+                .filter(|(k, _)| *k == r.key)
+                .map(|(_, p)| p.clone())
+                .collect();
             r.permissions = perms_of(&list.join(","));
             r
         })
@@ -100,7 +114,12 @@ pub async fn get(db: &Db, key: &str) -> Result<Option<Role>, StoreError> {
     Ok(list(db).await?.into_iter().find(|r| r.key == key))
 }
 
-pub async fn set_require_totp(tx: &mut Tx, key: &str, require: bool, now: Ts) -> Result<bool, StoreError> {
+pub async fn set_require_totp(
+    tx: &mut Tx,
+    key: &str,
+    require: bool,
+    now: Ts,
+) -> Result<bool, StoreError> {
     let n = tx
         .execute(
             "UPDATE roles SET require_totp = $1, updated_at = $2, version = version + 1 WHERE key = $3",
@@ -131,11 +150,22 @@ pub async fn grants_of(db: &Db, user_id: Uuid) -> Result<Vec<Grant>, StoreError>
         .await?;
     let mut out: Vec<Grant> = Vec::new();
     for (role, unit, path, scope, perm) in rows {
-        let Some(p) = Permission::parse(&perm) else { continue };
+        let Some(p) = Permission::parse(&perm) else {
+            continue;
+        };
         let scope = DataScope::parse(&scope).unwrap_or(DataScope::Unit);
-        match out.iter_mut().find(|g| g.role_key == role && g.unit_id == unit && g.scope == scope) {
+        match out
+            .iter_mut()
+            .find(|g| g.role_key == role && g.unit_id == unit && g.scope == scope)
+        {
             Some(g) => g.permissions.push(p),
-            None => out.push(Grant { role_key: role, permissions: vec![p], unit_id: unit, unit_path: path, scope }),
+            None => out.push(Grant {
+                role_key: role,
+                permissions: vec![p],
+                unit_id: unit,
+                unit_path: path,
+                scope,
+            }),
         }
     }
     Ok(out)
@@ -190,11 +220,21 @@ pub async fn assignments_of(db: &Db, user_id: Uuid) -> Result<Vec<Assignment>, S
     .await
 }
 
-pub async fn assignment_tx(tx: &mut Tx, id: Uuid) -> Result<Option<(Uuid, String, Uuid, String)>, StoreError> {
+pub async fn assignment_tx(
+    tx: &mut Tx,
+    id: Uuid,
+) -> Result<Option<(Uuid, String, Uuid, String)>, StoreError> {
     tx.fetch_optional(
         "SELECT user_id, role_key, unit_id, unit_path FROM user_roles WHERE id = $1",
         args![id],
-        |r| Ok((r.uuid("user_id")?, r.text("role_key")?, r.uuid("unit_id")?, r.text("unit_path")?)),
+        |r| {
+            Ok((
+                r.uuid("user_id")?,
+                r.text("role_key")?,
+                r.uuid("unit_id")?,
+                r.text("unit_path")?,
+            ))
+        },
     )
     .await
 }
@@ -221,5 +261,8 @@ pub async fn grant(
 }
 
 pub async fn revoke(tx: &mut Tx, id: Uuid) -> Result<bool, StoreError> {
-    Ok(tx.execute("DELETE FROM user_roles WHERE id = $1", args![id]).await? == 1)
+    Ok(tx
+        .execute("DELETE FROM user_roles WHERE id = $1", args![id])
+        .await?
+        == 1)
 }

@@ -25,7 +25,10 @@ pub struct Session {
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("id", &self.id).field("stage", &self.stage).finish_non_exhaustive()
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("stage", &self.stage)
+            .finish_non_exhaustive()
     }
 }
 
@@ -60,15 +63,26 @@ pub async fn insert(tx: &mut Tx, s: &Session, token_hash: &[u8]) -> Result<(), S
 }
 
 pub async fn by_token_hash(db: &Db, token_hash: &[u8]) -> Result<Option<Session>, StoreError> {
-    db.fetch_optional(format!("{SELECT} WHERE token_hash = $1"), args![token_hash], from_row).await
+    db.fetch_optional(
+        format!("{SELECT} WHERE token_hash = $1"),
+        args![token_hash],
+        from_row,
+    )
+    .await
 }
 
 pub async fn get_tx(tx: &mut Tx, id: Uuid) -> Result<Option<Session>, StoreError> {
-    tx.fetch_optional(format!("{SELECT} WHERE id = $1"), args![id], from_row).await
+    tx.fetch_optional(format!("{SELECT} WHERE id = $1"), args![id], from_row)
+        .await
 }
 
 pub async fn list_for_user(db: &Db, user_id: Uuid) -> Result<Vec<Session>, StoreError> {
-    db.fetch_all(format!("{SELECT} WHERE user_id = $1 ORDER BY last_seen_at DESC"), args![user_id], from_row).await
+    db.fetch_all(
+        format!("{SELECT} WHERE user_id = $1 ORDER BY last_seen_at DESC"),
+        args![user_id],
+        from_row,
+    )
+    .await
 }
 
 /// Note activity. Only written when the stored time is older than `min_gap_secs`, so a busy
@@ -82,7 +96,12 @@ pub async fn touch(db: &Db, id: Uuid, now: Ts, min_gap_secs: i64) -> Result<(), 
     Ok(())
 }
 
-pub async fn set_stage(tx: &mut Tx, id: Uuid, stage: &str, pending_secret: Option<Vec<u8>>) -> Result<(), StoreError> {
+pub async fn set_stage(
+    tx: &mut Tx,
+    id: Uuid,
+    stage: &str,
+    pending_secret: Option<Vec<u8>>,
+) -> Result<(), StoreError> {
     tx.execute(
         "UPDATE sessions SET stage = $1, pending_secret = $2 WHERE id = $3",
         args![stage, pending_secret, id],
@@ -91,21 +110,39 @@ pub async fn set_stage(tx: &mut Tx, id: Uuid, stage: &str, pending_secret: Optio
     Ok(())
 }
 
-pub async fn set_pending_secret(tx: &mut Tx, id: Uuid, secret: Option<Vec<u8>>) -> Result<(), StoreError> {
-    tx.execute("UPDATE sessions SET pending_secret = $1 WHERE id = $2", args![secret, id]).await?;
+pub async fn set_pending_secret(
+    tx: &mut Tx,
+    id: Uuid,
+    secret: Option<Vec<u8>>,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE sessions SET pending_secret = $1 WHERE id = $2",
+        args![secret, id],
+    )
+    .await?;
     Ok(())
 }
 
 pub async fn delete(tx: &mut Tx, id: Uuid) -> Result<u64, StoreError> {
-    tx.execute("DELETE FROM sessions WHERE id = $1", args![id]).await
+    tx.execute("DELETE FROM sessions WHERE id = $1", args![id])
+        .await
 }
 
 pub async fn delete_for_user(tx: &mut Tx, user_id: Uuid) -> Result<u64, StoreError> {
-    tx.execute("DELETE FROM sessions WHERE user_id = $1", args![user_id]).await
+    tx.execute("DELETE FROM sessions WHERE user_id = $1", args![user_id])
+        .await
 }
 
-pub async fn delete_for_user_except(tx: &mut Tx, user_id: Uuid, keep: Uuid) -> Result<u64, StoreError> {
-    tx.execute("DELETE FROM sessions WHERE user_id = $1 AND id <> $2", args![user_id, keep]).await
+pub async fn delete_for_user_except(
+    tx: &mut Tx,
+    user_id: Uuid,
+    keep: Uuid,
+) -> Result<u64, StoreError> {
+    tx.execute(
+        "DELETE FROM sessions WHERE user_id = $1 AND id <> $2",
+        args![user_id, keep],
+    )
+    .await
 }
 
 /// Remove sessions past their absolute expiry or idle for longer than `idle_secs`.

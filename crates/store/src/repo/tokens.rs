@@ -70,20 +70,34 @@ pub async fn insert(
 }
 
 pub async fn by_hash(db: &Db, hash: &[u8]) -> Result<Option<ApiToken>, StoreError> {
-    db.fetch_optional(format!("{SELECT} WHERE t.token_hash = $1"), args![hash], from_row).await
+    db.fetch_optional(
+        format!("{SELECT} WHERE t.token_hash = $1"),
+        args![hash],
+        from_row,
+    )
+    .await
 }
 
 pub async fn get_tx(tx: &mut Tx, id: Uuid) -> Result<Option<ApiToken>, StoreError> {
-    tx.fetch_optional(format!("{SELECT} WHERE t.id = $1"), args![id], from_row).await
+    tx.fetch_optional(format!("{SELECT} WHERE t.id = $1"), args![id], from_row)
+        .await
 }
 
 pub async fn list(db: &Db) -> Result<Vec<ApiToken>, StoreError> {
-    db.fetch_all(format!("{SELECT} ORDER BY t.created_at DESC LIMIT 500"), vec![], from_row).await
+    db.fetch_all(
+        format!("{SELECT} ORDER BY t.created_at DESC LIMIT 500"),
+        vec![],
+        from_row,
+    )
+    .await
 }
 
 pub async fn revoke(tx: &mut Tx, id: Uuid, now: Ts) -> Result<bool, StoreError> {
     Ok(tx
-        .execute("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", args![now, id])
+        .execute(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            args![now, id],
+        )
         .await?
         == 1)
 }

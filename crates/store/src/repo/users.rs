@@ -33,7 +33,10 @@ pub struct User {
 // Secrets never reach logs.
 impl std::fmt::Debug for User {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("User").field("id", &self.id).field("username", &self.username).finish_non_exhaustive()
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
     }
 }
 
@@ -79,19 +82,31 @@ pub async fn insert(tx: &mut Tx, u: &User) -> Result<(), StoreError> {
 }
 
 pub async fn get(db: &Db, id: Uuid) -> Result<Option<User>, StoreError> {
-    db.fetch_optional(format!("{SELECT} WHERE id = $1"), args![id], from_row).await
+    db.fetch_optional(format!("{SELECT} WHERE id = $1"), args![id], from_row)
+        .await
 }
 
 pub async fn get_tx(tx: &mut Tx, id: Uuid) -> Result<Option<User>, StoreError> {
-    tx.fetch_optional(format!("{SELECT} WHERE id = $1"), args![id], from_row).await
+    tx.fetch_optional(format!("{SELECT} WHERE id = $1"), args![id], from_row)
+        .await
 }
 
 pub async fn by_username_tx(tx: &mut Tx, username: &str) -> Result<Option<User>, StoreError> {
-    tx.fetch_optional(format!("{SELECT} WHERE username = $1"), args![username], from_row).await
+    tx.fetch_optional(
+        format!("{SELECT} WHERE username = $1"),
+        args![username],
+        from_row,
+    )
+    .await
 }
 
 pub async fn by_username(db: &Db, username: &str) -> Result<Option<User>, StoreError> {
-    db.fetch_optional(format!("{SELECT} WHERE username = $1"), args![username], from_row).await
+    db.fetch_optional(
+        format!("{SELECT} WHERE username = $1"),
+        args![username],
+        from_row,
+    )
+    .await
 }
 
 #[derive(Debug, Clone, Default)]
@@ -108,7 +123,9 @@ pub async fn list(db: &Db, f: &ScopeFilter, lq: &ListQuery) -> Result<Vec<User>,
     let mut wh = vec![scope_sql(f, "unit_path", "unit_id", Some("id"), &mut p)];
     if let Some(q) = lq.q.as_deref().filter(|q| !q.is_empty()) {
         let a = p.push(like_pattern(q));
-        wh.push(format!("(username LIKE {a} ESCAPE '\\' OR display_name LIKE {a} ESCAPE '\\')"));
+        wh.push(format!(
+            "(username LIKE {a} ESCAPE '\\' OR display_name LIKE {a} ESCAPE '\\')"
+        ));
     }
     if let Some(u) = &lq.under {
         let a = p.push(u.clone());
@@ -119,11 +136,20 @@ pub async fn list(db: &Db, f: &ScopeFilter, lq: &ListQuery) -> Result<Vec<User>,
         wh.push(format!("username > {}", p.push(after.clone())));
     }
     let lim = p.push(lq.limit);
-    let sql = format!("{SELECT} WHERE {} ORDER BY username LIMIT {lim}", wh.join(" AND "));
+    let sql = format!(
+        "{SELECT} WHERE {} ORDER BY username LIMIT {lim}",
+        wh.join(" AND ")
+    );
     db.fetch_all(sql, p.args, from_row).await
 }
 
-pub async fn record_failure(tx: &mut Tx, id: Uuid, failed: i64, locked_until: Option<Ts>, now: Ts) -> Result<(), StoreError> {
+pub async fn record_failure(
+    tx: &mut Tx,
+    id: Uuid,
+    failed: i64,
+    locked_until: Option<Ts>,
+    now: Ts,
+) -> Result<(), StoreError> {
     tx.execute(
         "UPDATE users SET failed_count = $1, locked_until = $2, updated_at = $3 WHERE id = $4",
         args![failed, locked_until, now, id],
@@ -141,7 +167,13 @@ pub async fn record_success(tx: &mut Tx, id: Uuid, now: Ts) -> Result<(), StoreE
     Ok(())
 }
 
-pub async fn set_password(tx: &mut Tx, id: Uuid, hash: &str, must_change: bool, now: Ts) -> Result<(), StoreError> {
+pub async fn set_password(
+    tx: &mut Tx,
+    id: Uuid,
+    hash: &str,
+    must_change: bool,
+    now: Ts,
+) -> Result<(), StoreError> {
     tx.execute(
         "UPDATE users SET password_hash = $1, must_change_password = $2, failed_count = 0, locked_until = NULL,
             updated_at = $3, version = version + 1 WHERE id = $4",
@@ -151,7 +183,12 @@ pub async fn set_password(tx: &mut Tx, id: Uuid, hash: &str, must_change: bool, 
     Ok(())
 }
 
-pub async fn set_disabled(tx: &mut Tx, id: Uuid, disabled: bool, now: Ts) -> Result<(), StoreError> {
+pub async fn set_disabled(
+    tx: &mut Tx,
+    id: Uuid,
+    disabled: bool,
+    now: Ts,
+) -> Result<(), StoreError> {
     tx.execute(
         "UPDATE users SET disabled = $1, updated_at = $2, version = version + 1 WHERE id = $3",
         args![disabled, now, id],
@@ -164,7 +201,13 @@ pub async fn unlock(tx: &mut Tx, id: Uuid, now: Ts) -> Result<(), StoreError> {
     record_success(tx, id, now).await
 }
 
-pub async fn set_totp(tx: &mut Tx, id: Uuid, secret: Option<Vec<u8>>, last_counter: Option<i64>, now: Ts) -> Result<(), StoreError> {
+pub async fn set_totp(
+    tx: &mut Tx,
+    id: Uuid,
+    secret: Option<Vec<u8>>,
+    last_counter: Option<i64>,
+    now: Ts,
+) -> Result<(), StoreError> {
     tx.execute(
         "UPDATE users SET totp_secret = $1, totp_last_counter = $2, updated_at = $3, version = version + 1 WHERE id = $4",
         args![secret, last_counter, now, id],
@@ -186,5 +229,6 @@ pub async fn use_totp_counter(tx: &mut Tx, id: Uuid, counter: i64) -> Result<boo
 }
 
 pub async fn count(db: &Db) -> Result<i64, StoreError> {
-    db.fetch_one_i64("SELECT COUNT(*) AS n FROM users", vec![]).await
+    db.fetch_one_i64("SELECT COUNT(*) AS n FROM users", vec![])
+        .await
 }

@@ -32,13 +32,26 @@ fn role_dto(r: Role) -> RoleDto {
         description: r.description,
         builtin: r.builtin,
         require_totp: r.require_totp,
-        permissions: r.permissions.into_iter().map(|p| p.key().to_string()).collect(),
+        permissions: r
+            .permissions
+            .into_iter()
+            .map(|p| p.key().to_string())
+            .collect(),
     }
 }
 
 #[utoipa::path(get, path = "/api/v1/roles", tag = "admin", responses((status = 200, body = Vec<RoleDto>), (status = 403, body = crate::error::ErrorBody)))]
-pub async fn roles(State(s): State<AppState>, ApiAuth(p): ApiAuth) -> Result<Json<Vec<RoleDto>>, ApiError> {
-    Ok(Json(linli_app::users::roles(&s.app, &p).await?.into_iter().map(role_dto).collect()))
+pub async fn roles(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+) -> Result<Json<Vec<RoleDto>>, ApiError> {
+    Ok(Json(
+        linli_app::users::roles(&s.app, &p)
+            .await?
+            .into_iter()
+            .map(role_dto)
+            .collect(),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -50,7 +63,12 @@ pub struct TotpRequirement {
 /// Require (or stop requiring) a second factor for holders of a role (安全管理员).
 #[utoipa::path(put, path = "/api/v1/roles/{key}/totp", tag = "admin", params(("key" = String, Path)), request_body = TotpRequirement,
     responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn role_totp(State(s): State<AppState>, ApiAuth(p): ApiAuth, ApiPath(key): ApiPath<String>, ApiJson(b): ApiJson<TotpRequirement>) -> Result<StatusCode, ApiError> {
+pub async fn role_totp(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiPath(key): ApiPath<String>,
+    ApiJson(b): ApiJson<TotpRequirement>,
+) -> Result<StatusCode, ApiError> {
     linli_app::users::set_role_totp(&s.app, &p, &key, b.require).await?;
     Ok(ok_empty())
 }
@@ -87,8 +105,17 @@ fn token_dto(t: ApiToken) -> TokenDto {
 }
 
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "admin", responses((status = 200, body = Vec<TokenDto>), (status = 403, body = crate::error::ErrorBody)))]
-pub async fn tokens(State(s): State<AppState>, ApiAuth(p): ApiAuth) -> Result<Json<Vec<TokenDto>>, ApiError> {
-    Ok(Json(linli_app::tokens::list(&s.app, &p).await?.into_iter().map(token_dto).collect()))
+pub async fn tokens(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+) -> Result<Json<Vec<TokenDto>>, ApiError> {
+    Ok(Json(
+        linli_app::tokens::list(&s.app, &p)
+            .await?
+            .into_iter()
+            .map(token_dto)
+            .collect(),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -113,22 +140,41 @@ pub struct CreatedToken {
 /// Issue an API token (系统管理员). The secret is returned once and stored only as a hash.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "admin", request_body = CreateToken,
     responses((status = 201, body = CreatedToken), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn create_token(State(s): State<AppState>, ApiAuth(p): ApiAuth, ApiJson(b): ApiJson<CreateToken>) -> Response {
+pub async fn create_token(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiJson(b): ApiJson<CreateToken>,
+) -> Response {
     if let Some(d) = b.expires_in_days
         && !(1..=3650).contains(&d)
     {
-        return ApiError(linli_app::AppError::invalid("invalid_expiry", "有效期须为 1–3650 天")).into_response();
+        return ApiError(linli_app::AppError::invalid(
+            "invalid_expiry",
+            "有效期须为 1–3650 天",
+        ))
+        .into_response();
     }
     let expires = b.expires_in_days.map(|d| s.app.now().plus_secs(d * 86400));
     match linli_app::tokens::create(&s.app, &p, &b.name, b.user_id, b.unit_id, expires).await {
-        Ok((t, secret)) => (StatusCode::CREATED, Json(CreatedToken { token: secret, info: token_dto(t) })).into_response(),
+        Ok((t, secret)) => (
+            StatusCode::CREATED,
+            Json(CreatedToken {
+                token: secret,
+                info: token_dto(t),
+            }),
+        )
+            .into_response(),
         Err(e) => ApiError(e).into_response(),
     }
 }
 
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "admin", params(("id" = Uuid, Path)),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn revoke_token(State(s): State<AppState>, ApiAuth(p): ApiAuth, ApiPath(id): ApiPath<Uuid>) -> Result<StatusCode, ApiError> {
+pub async fn revoke_token(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
     linli_app::tokens::revoke(&s.app, &p, id).await?;
     Ok(ok_empty())
 }

@@ -72,23 +72,36 @@ pub struct ListParams {
 
 /// Parse `2026-11-21` (a China-time day; `end` means the day after) or an RFC 3339 instant.
 pub fn parse_time(s: &str, end: bool) -> Result<Ts, linli_app::AppError> {
-    let bad = || linli_app::AppError::invalid("invalid_time", "时间格式应为 YYYY-MM-DD 或 RFC 3339");
+    let bad =
+        || linli_app::AppError::invalid("invalid_time", "时间格式应为 YYYY-MM-DD 或 RFC 3339");
     if let Ok(dt) = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
         return Ok(Ts::from_datetime(dt));
     }
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
     let d = time::Date::parse(s, &fmt).map_err(|_| bad())?;
-    let d = if end { d.next_day().ok_or_else(bad)? } else { d };
-    Ok(Ts::from_datetime(d.midnight().assume_offset(linli_domain::clock::CST)))
+    let d = if end {
+        d.next_day().ok_or_else(bad)?
+    } else {
+        d
+    };
+    Ok(Ts::from_datetime(
+        d.midnight().assume_offset(linli_domain::clock::CST),
+    ))
 }
 
 pub fn to_query(q: &ListParams, limit: i64) -> Result<ListQuery, linli_app::AppError> {
     let before = match q.cursor.as_deref() {
         Some(c) => {
             let s = decode_cursor(c)?;
-            let (at, id) = s.split_once(':').ok_or_else(|| linli_app::AppError::invalid("invalid_cursor", "分页游标无效"))?;
-            let at: i64 = at.parse().map_err(|_| linli_app::AppError::invalid("invalid_cursor", "分页游标无效"))?;
-            let id: Uuid = id.parse().map_err(|_| linli_app::AppError::invalid("invalid_cursor", "分页游标无效"))?;
+            let (at, id) = s
+                .split_once(':')
+                .ok_or_else(|| linli_app::AppError::invalid("invalid_cursor", "分页游标无效"))?;
+            let at: i64 = at
+                .parse()
+                .map_err(|_| linli_app::AppError::invalid("invalid_cursor", "分页游标无效"))?;
+            let id: Uuid = id
+                .parse()
+                .map_err(|_| linli_app::AppError::invalid("invalid_cursor", "分页游标无效"))?;
             Some((Ts(at), id))
         }
         None => None,
@@ -98,8 +111,18 @@ pub fn to_query(q: &ListParams, limit: i64) -> Result<ListQuery, linli_app::AppE
         action: q.action.clone().map(|s| s.chars().take(64).collect()),
         result: q.result.clone().map(|s| s.chars().take(16).collect()),
         target: q.target.clone().map(|s| s.chars().take(64).collect()),
-        from: q.from.as_deref().filter(|s| !s.is_empty()).map(|s| parse_time(s, false)).transpose()?,
-        to: q.to.as_deref().filter(|s| !s.is_empty()).map(|s| parse_time(s, true)).transpose()?,
+        from: q
+            .from
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| parse_time(s, false))
+            .transpose()?,
+        to: q
+            .to
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| parse_time(s, true))
+            .transpose()?,
         before,
         limit,
     })
@@ -112,7 +135,12 @@ pub fn cursor_of(r: &AuditRecord) -> String {
 /// Browse the audit trail, newest first.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(ListParams),
     responses((status = 200, body = Page<AuditDto>), (status = 403, body = crate::error::ErrorBody)))]
-pub async fn list(State(s): State<AppState>, ApiAuth(p): ApiAuth, ApiQuery(q): ApiQuery<ListParams>) -> Result<Json<Page<AuditDto>>, ApiError> {
+pub async fn list(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiQuery(q): ApiQuery<ListParams>,
+) -> Result<Json<Page<AuditDto>>, ApiError> {
+    p.require(linli_domain::auth::Permission::AuditRead)?;
     let limit = limit_of(q.limit);
     let lq = to_query(&q, limit + 1)?;
     let rows = linli_app::audit::list(&s.app, &p, &lq).await?;
@@ -132,19 +160,29 @@ pub fn describe(b: &Break) -> String {
     match b {
         Break::Altered { seq } => format!("第 {seq} 条记录内容被篡改"),
         Break::Unlinked { seq } => format!("第 {seq} 条记录与前一条的链接断开"),
-        Break::Gap { expected, found } => format!("序号不连续：应为 {expected}，实为 {found}（记录被删除或截断）"),
+        Break::Gap { expected, found } => {
+            format!("序号不连续：应为 {expected}，实为 {found}（记录被删除或截断）")
+        }
     }
 }
 
 /// Verify every hash chain of the trail.
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", responses((status = 200, body = Vec<ChainDto>), (status = 403, body = crate::error::ErrorBody)))]
-pub async fn verify(State(s): State<AppState>, ApiAuth(p): ApiAuth) -> Result<Json<Vec<ChainDto>>, ApiError> {
+pub async fn verify(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+) -> Result<Json<Vec<ChainDto>>, ApiError> {
     p.require(linli_domain::auth::Permission::AuditRead)?;
     let reports = linli_app::audit::verify(&s.app).await?;
     Ok(Json(
         reports
             .into_iter()
-            .map(|r| ChainDto { ok: r.broken.is_none(), broken: r.broken.as_ref().map(describe), chain: r.chain, verified: r.verified })
+            .map(|r| ChainDto {
+                ok: r.broken.is_none(),
+                broken: r.broken.as_ref().map(describe),
+                chain: r.chain,
+                verified: r.verified,
+            })
             .collect(),
     ))
 }

@@ -5,7 +5,7 @@
 //! UUIDs; times are RFC 3339 UTC.
 
 mod admin;
-mod audit;
+pub(crate) mod audit;
 mod org;
 mod session;
 mod users;
@@ -23,7 +23,7 @@ use crate::AppState;
 #[openapi(
     info(title = "邻里 Linli API", version = "1", description = "社区综合管理服务平台接口。认证：会话 Cookie（写操作需带 X-CSRF-Token）或 Authorization: Bearer 接口令牌。错误格式：{\"error\": 稳定键, \"message\": 中文说明}。"),
     paths(
-        session::login, session::logout, session::me,
+        session::login, session::logout, session::logout_everywhere, session::me,
         org::list, org::get_one, org::children, org::create, org::update,
         users::list, users::create, users::get_one, users::reset_password, users::disable, users::enable,
         users::unlock, users::force_logout, users::roles_of, users::grant, users::revoke,
@@ -46,34 +46,63 @@ struct SecurityAddon;
 
 impl utoipa::Modify for SecurityAddon {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
         let c = openapi.components.get_or_insert_with(Default::default);
-        c.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
-        c.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))));
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        c.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::auth::SESSION_COOKIE,
+            ))),
+        );
     }
 }
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/openapi.json", get(|| async { axum::Json(ApiDoc::openapi()) }))
+        .route(
+            "/api/v1/openapi.json",
+            get(|| async { axum::Json(ApiDoc::openapi()) }),
+        )
         .route("/api/docs", get(swagger_ui))
-        .route("/api/v1/session", post(session::login).delete(session::logout))
+        .route(
+            "/api/v1/session",
+            post(session::login).delete(session::logout),
+        )
+        .route("/api/v1/sessions", delete(session::logout_everywhere))
         .route("/api/v1/me", get(session::me))
         .route("/api/v1/org-units", get(org::list).post(org::create))
-        .route("/api/v1/org-units/{id}", get(org::get_one).patch(org::update))
+        .route(
+            "/api/v1/org-units/{id}",
+            get(org::get_one).patch(org::update),
+        )
         .route("/api/v1/org-units/{id}/children", get(org::children))
         .route("/api/v1/users", get(users::list).post(users::create))
         .route("/api/v1/users/{id}", get(users::get_one))
-        .route("/api/v1/users/{id}/reset-password", post(users::reset_password))
+        .route(
+            "/api/v1/users/{id}/reset-password",
+            post(users::reset_password),
+        )
         .route("/api/v1/users/{id}/disable", post(users::disable))
         .route("/api/v1/users/{id}/enable", post(users::enable))
         .route("/api/v1/users/{id}/unlock", post(users::unlock))
         .route("/api/v1/users/{id}/logout", post(users::force_logout))
-        .route("/api/v1/users/{id}/roles", get(users::roles_of).post(users::grant))
+        .route(
+            "/api/v1/users/{id}/roles",
+            get(users::roles_of).post(users::grant),
+        )
         .route("/api/v1/role-assignments/{id}", delete(users::revoke))
         .route("/api/v1/roles", get(admin::roles))
         .route("/api/v1/roles/{key}/totp", put(admin::role_totp))
-        .route("/api/v1/tokens", get(admin::tokens).post(admin::create_token))
+        .route(
+            "/api/v1/tokens",
+            get(admin::tokens).post(admin::create_token),
+        )
         .route("/api/v1/tokens/{id}", delete(admin::revoke_token))
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/audit/verify", get(audit::verify))
@@ -117,11 +146,23 @@ pub fn decode_cursor(s: &str) -> Result<String, linli_app::AppError> {
 }
 
 /// Build a page from `limit + 1` fetched rows.
-pub fn page<R, T>(mut rows: Vec<R>, limit: i64, key: impl Fn(&R) -> String, map: impl Fn(R) -> T) -> Page<T> {
+pub fn page<R, T>(
+    mut rows: Vec<R>,
+    limit: i64,
+    key: impl Fn(&R) -> String,
+    map: impl Fn(R) -> T,
+) -> Page<T> {
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next_cursor = if more { rows.last().map(|r| encode_cursor(&key(r))) } else { None };
-    Page { items: rows.into_iter().map(map).collect(), next_cursor }
+    let next_cursor = if more {
+        rows.last().map(|r| encode_cursor(&key(r)))
+    } else {
+        None
+    };
+    Page {
+        items: rows.into_iter().map(map).collect(),
+        next_cursor,
+    }
 }
 
 pub fn ok_empty() -> axum::http::StatusCode {

@@ -73,10 +73,17 @@ pub struct ListParams {
 /// Units in the caller's scope, in tree order.
 #[utoipa::path(get, path = "/api/v1/org-units", tag = "org", params(ListParams),
     responses((status = 200, body = Page<OrgUnitDto>), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn list(State(s): State<AppState>, ApiAuth(p): ApiAuth, ApiQuery(q): ApiQuery<ListParams>) -> Result<Json<Page<OrgUnitDto>>, ApiError> {
+pub async fn list(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiQuery(q): ApiQuery<ListParams>,
+) -> Result<Json<Page<OrgUnitDto>>, ApiError> {
     let limit = limit_of(q.limit);
     let kind = match q.kind.as_deref() {
-        Some(k) => Some(OrgKind::parse(k).ok_or_else(|| linli_app::AppError::invalid("invalid_kind", "未知的单位层级"))?),
+        Some(k) => Some(
+            OrgKind::parse(k)
+                .ok_or_else(|| linli_app::AppError::invalid("invalid_kind", "未知的单位层级"))?,
+        ),
         None => None,
     };
     let under = match q.under {
@@ -84,22 +91,47 @@ pub async fn list(State(s): State<AppState>, ApiAuth(p): ApiAuth, ApiQuery(q): A
         None => None,
     };
     let after_path = q.cursor.as_deref().map(decode_cursor).transpose()?;
-    let rows = linli_app::org::list(&s.app, &p, &ListQuery { kind, q: q.q, under, after_path, limit: limit + 1 }).await?;
+    let rows = linli_app::org::list(
+        &s.app,
+        &p,
+        &ListQuery {
+            kind,
+            q: q.q,
+            under,
+            after_path,
+            limit: limit + 1,
+        },
+    )
+    .await?;
     Ok(Json(page(rows, limit, |u| u.path.clone(), dto)))
 }
 
 /// One unit (404 when outside the caller's scope).
 #[utoipa::path(get, path = "/api/v1/org-units/{id}", tag = "org", params(("id" = Uuid, Path)),
     responses((status = 200, body = OrgUnitDto), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get_one(State(s): State<AppState>, ApiAuth(p): ApiAuth, ApiPath(id): ApiPath<Uuid>) -> Result<Json<OrgUnitDto>, ApiError> {
+pub async fn get_one(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<OrgUnitDto>, ApiError> {
     Ok(Json(dto(linli_app::org::get(&s.app, &p, id).await?)))
 }
 
 /// Direct children with child and account counts.
 #[utoipa::path(get, path = "/api/v1/org-units/{id}/children", tag = "org", params(("id" = Uuid, Path)),
     responses((status = 200, body = Vec<OrgUnitDto>), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn children(State(s): State<AppState>, ApiAuth(p): ApiAuth, ApiPath(id): ApiPath<Uuid>) -> Result<Json<Vec<OrgUnitDto>>, ApiError> {
-    Ok(Json(linli_app::org::children(&s.app, &p, id).await?.into_iter().map(dto_counts).collect()))
+pub async fn children(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Vec<OrgUnitDto>>, ApiError> {
+    Ok(Json(
+        linli_app::org::children(&s.app, &p, id)
+            .await?
+            .into_iter()
+            .map(dto_counts)
+            .collect(),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -114,8 +146,22 @@ pub struct CreateUnit {
 /// Add a unit (grid, department, …) under a parent the caller manages.
 #[utoipa::path(post, path = "/api/v1/org-units", tag = "org", request_body = CreateUnit,
     responses((status = 201, body = OrgUnitDto), (status = 422, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn create(State(s): State<AppState>, ApiAuth(p): ApiAuth, ApiJson(b): ApiJson<CreateUnit>) -> Response {
-    let r = linli_app::org::create(&s.app, &p, linli_app::org::NewUnit { parent_id: b.parent_id, kind: b.kind, code: b.code, name: b.name }).await;
+pub async fn create(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiJson(b): ApiJson<CreateUnit>,
+) -> Response {
+    let r = linli_app::org::create(
+        &s.app,
+        &p,
+        linli_app::org::NewUnit {
+            parent_id: b.parent_id,
+            kind: b.kind,
+            code: b.code,
+            name: b.name,
+        },
+    )
+    .await;
     match r {
         Ok(u) => (StatusCode::CREATED, Json(dto(u))).into_response(),
         Err(e) => ApiError(e).into_response(),
@@ -134,7 +180,13 @@ pub struct UpdateUnit {
 /// Rename or (de)activate a unit.
 #[utoipa::path(patch, path = "/api/v1/org-units/{id}", tag = "org", params(("id" = Uuid, Path)), request_body = UpdateUnit,
     responses((status = 200, body = OrgUnitDto), (status = 409, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn update(State(s): State<AppState>, ApiAuth(p): ApiAuth, ApiPath(id): ApiPath<Uuid>, ApiJson(b): ApiJson<UpdateUnit>) -> Result<Json<OrgUnitDto>, ApiError> {
-    let u = linli_app::org::update(&s.app, &p, id, b.version, &b.name, b.active.unwrap_or(true)).await?;
+pub async fn update(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<UpdateUnit>,
+) -> Result<Json<OrgUnitDto>, ApiError> {
+    let u = linli_app::org::update(&s.app, &p, id, b.version, &b.name, b.active.unwrap_or(true))
+        .await?;
     Ok(Json(dto(u)))
 }

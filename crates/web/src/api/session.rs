@@ -48,7 +48,12 @@ pub fn me_of(p: &linli_app::Principal) -> MeResponse {
         username: p.username.clone(),
         display_name: p.display_name.clone(),
         unit_id: p.unit_id,
-        permissions: p.authz.permissions().into_iter().map(|x| x.key().to_string()).collect(),
+        permissions: p
+            .authz
+            .permissions()
+            .into_iter()
+            .map(|x| x.key().to_string())
+            .collect(),
         must_change_password: p.must_change_password,
         totp_enabled: p.totp_enabled,
     }
@@ -58,8 +63,19 @@ pub fn me_of(p: &linli_app::Principal) -> MeResponse {
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = LoginRequest,
     responses((status = 201, body = LoginResponse), (status = 401, body = crate::error::ErrorBody, description = "bad_credentials / bad_totp / totp_required"),
               (status = 423, body = crate::error::ErrorBody, description = "account_locked")))]
-pub async fn login(State(s): State<AppState>, ReqCtx(ctx): ReqCtx, ApiJson(req): ApiJson<LoginRequest>) -> Response {
-    let outcome = linli_app::auth::login(&s.app, &req.username, &req.password, req.totp.as_deref(), &ctx).await;
+pub async fn login(
+    State(s): State<AppState>,
+    ReqCtx(ctx): ReqCtx,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Response {
+    let outcome = linli_app::auth::login(
+        &s.app,
+        &req.username,
+        &req.password,
+        req.totp.as_deref(),
+        &ctx,
+    )
+    .await;
     match outcome {
         Ok(LoginOutcome::Active { token, session }) => {
             let p = match linli_app::auth::resolve_session(&s.app, &token, ctx).await {
@@ -72,14 +88,23 @@ pub async fn login(State(s): State<AppState>, ReqCtx(ctx): ReqCtx, ApiJson(req):
                 expires_at: session.expires_at.rfc3339(),
                 user: me_of(&p),
             };
-            (StatusCode::CREATED, [(header::SET_COOKIE, set_cookie(SESSION_COOKIE, &token, s.web.cookie_secure, None))], Json(body))
+            (
+                StatusCode::CREATED,
+                [(
+                    header::SET_COOKIE,
+                    set_cookie(SESSION_COOKIE, &token, s.web.cookie_secure, None),
+                )],
+                Json(body),
+            )
                 .into_response()
         }
-        Ok(LoginOutcome::NeedTotp { .. }) | Ok(LoginOutcome::NeedEnrol { .. }) => crate::error::raw(
-            StatusCode::UNAUTHORIZED,
-            "totp_required",
-            "该账号需要动态验证码：请在 totp 字段提供；尚未绑定的请先在控制台登录完成绑定",
-        ),
+        Ok(LoginOutcome::NeedTotp { .. }) | Ok(LoginOutcome::NeedEnrol { .. }) => {
+            crate::error::raw(
+                StatusCode::UNAUTHORIZED,
+                "totp_required",
+                "该账号需要动态验证码：请在 totp 字段提供；尚未绑定的请先在控制台登录完成绑定",
+            )
+        }
         Err(e) => ApiError(e).into_response(),
     }
 }
@@ -88,7 +113,11 @@ pub async fn login(State(s): State<AppState>, ReqCtx(ctx): ReqCtx, ApiJson(req):
 #[utoipa::path(delete, path = "/api/v1/session", tag = "session", responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn logout(State(s): State<AppState>, ApiAuth(p): ApiAuth) -> Response {
     match linli_app::auth::logout(&s.app, &p).await {
-        Ok(()) => (StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear_cookie(SESSION_COOKIE))]).into_response(),
+        Ok(()) => (
+            StatusCode::NO_CONTENT,
+            [(header::SET_COOKIE, clear_cookie(SESSION_COOKIE))],
+        )
+            .into_response(),
         Err(e) => ApiError(e).into_response(),
     }
 }
@@ -97,4 +126,23 @@ pub async fn logout(State(s): State<AppState>, ApiAuth(p): ApiAuth) -> Response 
 #[utoipa::path(get, path = "/api/v1/me", tag = "session", responses((status = 200, body = MeResponse), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn me(ApiAuth(p): ApiAuth) -> Json<MeResponse> {
     Json(me_of(&p))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ended {
+    /// How many sessions were ended.
+    pub ended: u64,
+}
+
+/// End every session of the caller, on every device (this one included).
+#[utoipa::path(delete, path = "/api/v1/sessions", tag = "session", responses((status = 200, body = Ended), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn logout_everywhere(State(s): State<AppState>, ApiAuth(p): ApiAuth) -> Response {
+    match linli_app::auth::logout_everywhere(&s.app, &p).await {
+        Ok(n) => (
+            [(header::SET_COOKIE, clear_cookie(SESSION_COOKIE))],
+            Json(Ended { ended: n }),
+        )
+            .into_response(),
+        Err(e) => ApiError(e).into_response(),
+    }
 }

@@ -59,7 +59,11 @@ pub struct ListParams {
 
 /// Accounts homed in units within the caller's scope.
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(ListParams), responses((status = 200, body = Page<UserDto>)))]
-pub async fn list(State(s): State<AppState>, ApiAuth(p): ApiAuth, ApiQuery(q): ApiQuery<ListParams>) -> Result<Json<Page<UserDto>>, ApiError> {
+pub async fn list(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiQuery(q): ApiQuery<ListParams>,
+) -> Result<Json<Page<UserDto>>, ApiError> {
     let limit = limit_of(q.limit);
     if q.q.as_deref().is_some_and(|x| x.chars().count() > 64) {
         return Err(linli_app::AppError::invalid("query_too_long", "搜索词最多 64 个字符").into());
@@ -69,9 +73,24 @@ pub async fn list(State(s): State<AppState>, ApiAuth(p): ApiAuth, ApiQuery(q): A
         None => None,
     };
     let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
-    let rows = linli_app::users::list(&s.app, &p, &ListQuery { q: q.q, under, after_username: after, limit: limit + 1 }).await?;
+    let rows = linli_app::users::list(
+        &s.app,
+        &p,
+        &ListQuery {
+            q: q.q,
+            under,
+            after_username: after,
+            limit: limit + 1,
+        },
+    )
+    .await?;
     let now = s.app.now();
-    Ok(Json(page(rows, limit, |u| u.username.clone(), |u| dto(u, now))))
+    Ok(Json(page(
+        rows,
+        limit,
+        |u| u.username.clone(),
+        |u| dto(u, now),
+    )))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -91,7 +110,11 @@ pub struct CreateUser {
 /// Create an account in a unit the caller manages.
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUser,
     responses((status = 201, body = UserDto), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn create(State(s): State<AppState>, ApiAuth(p): ApiAuth, ApiJson(b): ApiJson<CreateUser>) -> Response {
+pub async fn create(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiJson(b): ApiJson<CreateUser>,
+) -> Response {
     let r = linli_app::users::create(
         &s.app,
         &p,
@@ -113,8 +136,15 @@ pub async fn create(State(s): State<AppState>, ApiAuth(p): ApiAuth, ApiJson(b): 
 
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = Uuid, Path)),
     responses((status = 200, body = UserDto), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get_one(State(s): State<AppState>, ApiAuth(p): ApiAuth, ApiPath(id): ApiPath<Uuid>) -> Result<Json<UserDto>, ApiError> {
-    Ok(Json(dto(linli_app::users::get(&s.app, &p, id).await?, s.app.now())))
+pub async fn get_one(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<UserDto>, ApiError> {
+    Ok(Json(dto(
+        linli_app::users::get(&s.app, &p, id).await?,
+        s.app.now(),
+    )))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -126,7 +156,12 @@ pub struct ResetPassword {
 /// Set a temporary password (the user must change it) and end the user's sessions.
 #[utoipa::path(post, path = "/api/v1/users/{id}/reset-password", tag = "users", params(("id" = Uuid, Path)), request_body = ResetPassword,
     responses((status = 204), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn reset_password(State(s): State<AppState>, ApiAuth(p): ApiAuth, ApiPath(id): ApiPath<Uuid>, ApiJson(b): ApiJson<ResetPassword>) -> Result<StatusCode, ApiError> {
+pub async fn reset_password(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<ResetPassword>,
+) -> Result<StatusCode, ApiError> {
     linli_app::users::reset_password(&s.app, &p, id, &b.password).await?;
     Ok(ok_empty())
 }
@@ -140,7 +175,12 @@ pub struct Reason {
 /// Disable an account (its sessions end).
 #[utoipa::path(post, path = "/api/v1/users/{id}/disable", tag = "users", params(("id" = Uuid, Path)), request_body = Reason,
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn disable(State(s): State<AppState>, ApiAuth(p): ApiAuth, ApiPath(id): ApiPath<Uuid>, ApiJson(b): ApiJson<Reason>) -> Result<StatusCode, ApiError> {
+pub async fn disable(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<Reason>,
+) -> Result<StatusCode, ApiError> {
     let reason: String = b.reason.unwrap_or_default().chars().take(200).collect();
     linli_app::users::set_disabled(&s.app, &p, id, true, &reason).await?;
     Ok(ok_empty())
@@ -149,7 +189,12 @@ pub async fn disable(State(s): State<AppState>, ApiAuth(p): ApiAuth, ApiPath(id)
 /// Re-enable an account.
 #[utoipa::path(post, path = "/api/v1/users/{id}/enable", tag = "users", params(("id" = Uuid, Path)), request_body = Reason,
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn enable(State(s): State<AppState>, ApiAuth(p): ApiAuth, ApiPath(id): ApiPath<Uuid>, ApiJson(b): ApiJson<Reason>) -> Result<StatusCode, ApiError> {
+pub async fn enable(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<Reason>,
+) -> Result<StatusCode, ApiError> {
     let reason: String = b.reason.unwrap_or_default().chars().take(200).collect();
     linli_app::users::set_disabled(&s.app, &p, id, false, &reason).await?;
     Ok(ok_empty())
@@ -158,7 +203,11 @@ pub async fn enable(State(s): State<AppState>, ApiAuth(p): ApiAuth, ApiPath(id):
 /// Clear a lockout (安全管理员).
 #[utoipa::path(post, path = "/api/v1/users/{id}/unlock", tag = "users", params(("id" = Uuid, Path)),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn unlock(State(s): State<AppState>, ApiAuth(p): ApiAuth, ApiPath(id): ApiPath<Uuid>) -> Result<StatusCode, ApiError> {
+pub async fn unlock(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
     linli_app::users::unlock(&s.app, &p, id).await?;
     Ok(ok_empty())
 }
@@ -166,7 +215,11 @@ pub async fn unlock(State(s): State<AppState>, ApiAuth(p): ApiAuth, ApiPath(id):
 /// End every session of an account (安全管理员).
 #[utoipa::path(post, path = "/api/v1/users/{id}/logout", tag = "users", params(("id" = Uuid, Path)),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn force_logout(State(s): State<AppState>, ApiAuth(p): ApiAuth, ApiPath(id): ApiPath<Uuid>) -> Result<StatusCode, ApiError> {
+pub async fn force_logout(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
     linli_app::users::force_logout(&s.app, &p, id).await?;
     Ok(ok_empty())
 }
@@ -197,8 +250,18 @@ fn assignment_dto(a: Assignment) -> AssignmentDto {
 /// Roles an account holds, where, and how far they reach.
 #[utoipa::path(get, path = "/api/v1/users/{id}/roles", tag = "users", params(("id" = Uuid, Path)),
     responses((status = 200, body = Vec<AssignmentDto>), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn roles_of(State(s): State<AppState>, ApiAuth(p): ApiAuth, ApiPath(id): ApiPath<Uuid>) -> Result<Json<Vec<AssignmentDto>>, ApiError> {
-    Ok(Json(linli_app::users::assignments(&s.app, &p, id).await?.into_iter().map(assignment_dto).collect()))
+pub async fn roles_of(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Vec<AssignmentDto>>, ApiError> {
+    Ok(Json(
+        linli_app::users::assignments(&s.app, &p, id)
+            .await?
+            .into_iter()
+            .map(assignment_dto)
+            .collect(),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -219,7 +282,12 @@ pub struct Created {
 /// within one's own permissions.
 #[utoipa::path(post, path = "/api/v1/users/{id}/roles", tag = "users", params(("id" = Uuid, Path)), request_body = GrantRequest,
     responses((status = 201, body = Created), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn grant(State(s): State<AppState>, ApiAuth(p): ApiAuth, ApiPath(id): ApiPath<Uuid>, ApiJson(b): ApiJson<GrantRequest>) -> Response {
+pub async fn grant(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<GrantRequest>,
+) -> Response {
     match linli_app::users::grant_role(&s.app, &p, id, &b.role, b.unit_id, b.scope).await {
         Ok(gid) => (StatusCode::CREATED, Json(Created { id: gid })).into_response(),
         Err(e) => ApiError(e).into_response(),
@@ -229,7 +297,11 @@ pub async fn grant(State(s): State<AppState>, ApiAuth(p): ApiAuth, ApiPath(id): 
 /// Revoke a role grant.
 #[utoipa::path(delete, path = "/api/v1/role-assignments/{id}", tag = "users", params(("id" = Uuid, Path)),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn revoke(State(s): State<AppState>, ApiAuth(p): ApiAuth, ApiPath(id): ApiPath<Uuid>) -> Result<StatusCode, ApiError> {
+pub async fn revoke(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
     linli_app::users::revoke_role(&s.app, &p, id).await?;
     Ok(ok_empty())
 }

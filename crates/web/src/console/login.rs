@@ -16,7 +16,8 @@ use serde::Deserialize;
 use super::render;
 use crate::AppState;
 use crate::auth::{
-    ApiForm, ApiQuery, LOGIN_COOKIE, PENDING_COOKIE, ReqCtx, SESSION_COOKIE, clear_cookie, cookie, safe_next, same, set_cookie,
+    ApiForm, ApiQuery, LOGIN_COOKIE, PENDING_COOKIE, ReqCtx, SESSION_COOKIE, clear_cookie, cookie,
+    safe_next, same, set_cookie,
 };
 
 pub fn routes() -> Router<AppState> {
@@ -64,11 +65,24 @@ fn page(s: &AppState, step: LoginStep, csrf: String, next: String) -> LoginPage 
 }
 
 fn with_login_cookie(s: &AppState, p: &LoginPage, status: axum::http::StatusCode) -> Response {
-    (status, [(header::SET_COOKIE, set_cookie(LOGIN_COOKIE, &p.csrf, s.web.cookie_secure, Some(3600)))], render(p)).into_response()
+    (
+        status,
+        [(
+            header::SET_COOKIE,
+            set_cookie(LOGIN_COOKIE, &p.csrf, s.web.cookie_secure, Some(3600)),
+        )],
+        render(p),
+    )
+        .into_response()
 }
 
 async fn login_page(State(s): State<AppState>, ApiQuery(q): ApiQuery<NextQuery>) -> Response {
-    let p = page(&s, LoginStep::Password, linli_app::auth::random_token(), safe_next(q.next.as_deref()));
+    let p = page(
+        &s,
+        LoginStep::Password,
+        linli_app::auth::random_token(),
+        safe_next(q.next.as_deref()),
+    );
     with_login_cookie(&s, &p, axum::http::StatusCode::OK)
 }
 
@@ -84,24 +98,43 @@ fn login_csrf_ok(headers: &HeaderMap, form_csrf: &str) -> bool {
     cookie(headers, LOGIN_COOKIE).is_some_and(|c| !c.is_empty() && same(c, form_csrf))
 }
 
-async fn login_submit(State(s): State<AppState>, ReqCtx(ctx): ReqCtx, headers: HeaderMap, ApiForm(f): ApiForm<LoginForm>) -> Response {
+async fn login_submit(
+    State(s): State<AppState>,
+    ReqCtx(ctx): ReqCtx,
+    headers: HeaderMap,
+    ApiForm(f): ApiForm<LoginForm>,
+) -> Response {
     if !login_csrf_ok(&headers, &f.csrf) {
         return super::csrf_failed_page();
     }
     let next = safe_next(f.next.as_deref());
     match linli_app::auth::login(&s.app, &f.username, &f.password, None, &ctx).await {
         Ok(LoginOutcome::Active { token, .. }) => (
-            [(header::SET_COOKIE, set_cookie(SESSION_COOKIE, &token, s.web.cookie_secure, None))],
+            [(
+                header::SET_COOKIE,
+                set_cookie(SESSION_COOKIE, &token, s.web.cookie_secure, None),
+            )],
             Redirect::to(&next),
         )
             .into_response(),
         Ok(LoginOutcome::NeedTotp { token }) | Ok(LoginOutcome::NeedEnrol { token, .. }) => (
-            [(header::SET_COOKIE, set_cookie(PENDING_COOKIE, &token, s.web.cookie_secure, Some(600)))],
-            Redirect::to(&format!("/login/totp?next={}", crate::auth::urlencode(&next))),
+            [(
+                header::SET_COOKIE,
+                set_cookie(PENDING_COOKIE, &token, s.web.cookie_secure, Some(600)),
+            )],
+            Redirect::to(&format!(
+                "/login/totp?next={}",
+                crate::auth::urlencode(&next)
+            )),
         )
             .into_response(),
         Err(e) => {
-            let mut p = page(&s, LoginStep::Password, linli_app::auth::random_token(), next);
+            let mut p = page(
+                &s,
+                LoginStep::Password,
+                linli_app::auth::random_token(),
+                next,
+            );
             p.username = f.username.chars().take(64).collect();
             p.error = Some(e.message());
             with_login_cookie(&s, &p, crate::error::status_of(&e))
@@ -109,12 +142,22 @@ async fn login_submit(State(s): State<AppState>, ReqCtx(ctx): ReqCtx, headers: H
     }
 }
 
-async fn totp_page(State(s): State<AppState>, headers: HeaderMap, ApiQuery(q): ApiQuery<NextQuery>) -> Response {
+async fn totp_page(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<NextQuery>,
+) -> Response {
     let next = safe_next(q.next.as_deref());
     totp_render(&s, &headers, next, None, axum::http::StatusCode::OK).await
 }
 
-async fn totp_render(s: &AppState, headers: &HeaderMap, next: String, error: Option<String>, status: axum::http::StatusCode) -> Response {
+async fn totp_render(
+    s: &AppState,
+    headers: &HeaderMap,
+    next: String,
+    error: Option<String>,
+    status: axum::http::StatusCode,
+) -> Response {
     let Some(token) = cookie(headers, PENDING_COOKIE) else {
         return Redirect::to("/login").into_response();
     };
@@ -128,7 +171,11 @@ async fn totp_render(s: &AppState, headers: &HeaderMap, next: String, error: Opt
     {
         p.step = LoginStep::Enrol;
         p.secret = linli_domain::totp::secret_base32(secret);
-        p.qr_svg = qr_svg(&linli_domain::totp::otpauth_uri(&s.app.cfg.totp_issuer, &user.username, secret));
+        p.qr_svg = qr_svg(&linli_domain::totp::otpauth_uri(
+            &s.app.cfg.totp_issuer,
+            &user.username,
+            secret,
+        ));
     }
     with_login_cookie(s, &p, status)
 }
@@ -136,7 +183,11 @@ async fn totp_render(s: &AppState, headers: &HeaderMap, next: String, error: Opt
 /// An SVG QR code of `data` (the otpauth URI), rendered on the server.
 pub fn qr_svg(data: &str) -> String {
     match qrcode::QrCode::new(data.as_bytes()) {
-        Ok(code) => code.render::<qrcode::render::svg::Color>().min_dimensions(180, 180).quiet_zone(true).build(),
+        Ok(code) => code
+            .render::<qrcode::render::svg::Color>()
+            .min_dimensions(180, 180)
+            .quiet_zone(true)
+            .build(),
         Err(_) => String::new(),
     }
 }
@@ -148,7 +199,12 @@ struct TotpForm {
     next: Option<String>,
 }
 
-async fn totp_submit(State(s): State<AppState>, ReqCtx(ctx): ReqCtx, headers: HeaderMap, ApiForm(f): ApiForm<TotpForm>) -> Response {
+async fn totp_submit(
+    State(s): State<AppState>,
+    ReqCtx(ctx): ReqCtx,
+    headers: HeaderMap,
+    ApiForm(f): ApiForm<TotpForm>,
+) -> Response {
     if !login_csrf_ok(&headers, &f.csrf) {
         return super::csrf_failed_page();
     }
@@ -160,7 +216,8 @@ async fn totp_submit(State(s): State<AppState>, ReqCtx(ctx): ReqCtx, headers: He
         Ok((new_token, _)) => {
             let mut resp = Redirect::to(&next).into_response();
             let h = resp.headers_mut();
-            if let Ok(v) = set_cookie(SESSION_COOKIE, &new_token, s.web.cookie_secure, None).parse() {
+            if let Ok(v) = set_cookie(SESSION_COOKIE, &new_token, s.web.cookie_secure, None).parse()
+            {
                 h.append(header::SET_COOKIE, v);
             }
             if let Ok(v) = clear_cookie(PENDING_COOKIE).parse() {
@@ -169,15 +226,31 @@ async fn totp_submit(State(s): State<AppState>, ReqCtx(ctx): ReqCtx, headers: He
             resp
         }
         Err(AppError::Unauthenticated) => Redirect::to("/login").into_response(),
-        Err(e) => totp_render(&s, &headers, next, Some(e.message()), crate::error::status_of(&e)).await,
+        Err(e) => {
+            totp_render(
+                &s,
+                &headers,
+                next,
+                Some(e.message()),
+                crate::error::status_of(&e),
+            )
+            .await
+        }
     }
 }
 
-async fn logout(State(s): State<AppState>, principal: Option<axum::Extension<linli_app::Principal>>) -> Response {
+async fn logout(
+    State(s): State<AppState>,
+    principal: Option<axum::Extension<linli_app::Principal>>,
+) -> Response {
     if let Some(axum::Extension(p)) = principal
         && let Err(e) = linli_app::auth::logout(&s.app, &p).await
     {
         tracing::warn!(error = %e, "logout failed");
     }
-    ([(header::SET_COOKIE, clear_cookie(SESSION_COOKIE))], Redirect::to("/login")).into_response()
+    (
+        [(header::SET_COOKIE, clear_cookie(SESSION_COOKIE))],
+        Redirect::to("/login"),
+    )
+        .into_response()
 }

@@ -4,7 +4,12 @@
 //! CSRF token for forms and htmx, breadcrumbs, a flash message). Handlers call `app` use cases
 //! and render; errors become a page ([`PageError`]) with the same Chinese message the API gives.
 
-mod login;
+mod admin;
+mod audit;
+pub(crate) mod login;
+mod org;
+mod profile;
+mod users;
 
 use askama::Template;
 use axum::Router;
@@ -23,6 +28,11 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/console", get(home))
         .merge(login::routes())
+        .merge(org::routes())
+        .merge(users::routes())
+        .merge(admin::routes())
+        .merge(audit::routes())
+        .merge(profile::routes())
 }
 
 pub struct NavItem {
@@ -51,18 +61,53 @@ pub struct Shell {
 /// (href, label, hint, permission needed — None for everyone)
 const NAV: &[(&str, &str, &str, Option<Permission>)] = &[
     ("/console", "工作台", "", None),
-    ("/console/org", "组织架构", "区、街道、社区、网格与职能部门", Some(Permission::OrgRead)),
-    ("/console/users", "人员账号", "账号、角色授权、锁定与停用", Some(Permission::UserRead)),
-    ("/console/roles", "角色权限", "角色的权限与二次验证要求", Some(Permission::UserRead)),
-    ("/console/tokens", "接口令牌", "对接系统的访问令牌", Some(Permission::TokenManage)),
-    ("/console/audit", "审计日志", "所有操作与登录记录，防篡改校验", Some(Permission::AuditRead)),
+    (
+        "/console/org",
+        "组织架构",
+        "区、街道、社区、网格与职能部门",
+        Some(Permission::OrgRead),
+    ),
+    (
+        "/console/users",
+        "人员账号",
+        "账号、角色授权、锁定与停用",
+        Some(Permission::UserRead),
+    ),
+    (
+        "/console/roles",
+        "角色权限",
+        "角色的权限与二次验证要求",
+        Some(Permission::UserRead),
+    ),
+    (
+        "/console/tokens",
+        "接口令牌",
+        "对接系统的访问令牌",
+        Some(Permission::TokenManage),
+    ),
+    (
+        "/console/audit",
+        "审计日志",
+        "所有操作与登录记录，防篡改校验",
+        Some(Permission::AuditRead),
+    ),
     ("/api/docs", "接口文档", "OpenAPI / Swagger", None),
-    ("/console/profile", "个人中心", "修改密码、动态验证码、登录设备", None),
+    (
+        "/console/profile",
+        "个人中心",
+        "修改密码、动态验证码、登录设备",
+        None,
+    ),
 ];
 
 impl Shell {
     /// `active` is the href of the nav entry to highlight.
-    pub fn new(p: &Principal, app: &linli_app::App, title: impl Into<String>, active: &str) -> Shell {
+    pub fn new(
+        p: &Principal,
+        app: &linli_app::App,
+        title: impl Into<String>,
+        active: &str,
+    ) -> Shell {
         let nav = NAV
             .iter()
             .filter(|(href, _, _, perm)| match perm {
@@ -73,13 +118,23 @@ impl Shell {
                 }
                 Some(perm) => p.authz.has(*perm),
             })
-            .map(|(href, label, hint, _)| NavItem { href, label, hint, active: *href == active })
+            .map(|(href, label, hint, _)| NavItem {
+                href,
+                label,
+                hint,
+                active: *href == active,
+            })
             .collect();
         Shell {
             title: title.into(),
             username: p.username.clone(),
             display_name: p.display_name.clone(),
-            initial: p.display_name.chars().next().map(String::from).unwrap_or_default(),
+            initial: p
+                .display_name
+                .chars()
+                .next()
+                .map(String::from)
+                .unwrap_or_default(),
             csrf: p.csrf.clone().unwrap_or_default(),
             nav,
             crumbs: vec![],
@@ -99,8 +154,12 @@ impl Shell {
     /// A flash from a `?ok=` / `?err=` query parameter after a redirect.
     pub fn flash_from(self, ok: Option<&str>, err: Option<&str>) -> Self {
         match (ok, err) {
-            (_, Some(e)) if !e.is_empty() => self.flash("danger", e.chars().take(200).collect::<String>()),
-            (Some(o), _) if !o.is_empty() => self.flash("success", o.chars().take(200).collect::<String>()),
+            (_, Some(e)) if !e.is_empty() => {
+                self.flash("danger", e.chars().take(200).collect::<String>())
+            }
+            (Some(o), _) if !o.is_empty() => {
+                self.flash("success", o.chars().take(200).collect::<String>())
+            }
             _ => self,
         }
     }
@@ -151,18 +210,36 @@ impl IntoResponse for PageError {
         };
         let mut shell = self.shell;
         shell.title = heading.clone();
-        (status, render(&MessagePage { shell, heading, detail: self.err.message() })).into_response()
+        (
+            status,
+            render(&MessagePage {
+                shell,
+                heading,
+                detail: self.err.message(),
+            }),
+        )
+            .into_response()
     }
 }
 
 pub fn not_found_page() -> Response {
-    (StatusCode::NOT_FOUND, render(&BareMessage { heading: "页面不存在".into(), detail: "请检查地址是否正确。".into() })).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        render(&BareMessage {
+            heading: "页面不存在".into(),
+            detail: "请检查地址是否正确。".into(),
+        }),
+    )
+        .into_response()
 }
 
 pub fn csrf_failed_page() -> Response {
     (
         StatusCode::FORBIDDEN,
-        render(&BareMessage { heading: "安全校验失败".into(), detail: "页面已过期或来源不明，请返回后刷新页面再试。".into() }),
+        render(&BareMessage {
+            heading: "安全校验失败".into(),
+            detail: "页面已过期或来源不明，请返回后刷新页面再试。".into(),
+        }),
     )
         .into_response()
 }
@@ -192,15 +269,30 @@ fn greeting(now: linli_domain::Ts) -> &'static str {
     }
 }
 
-async fn home(State(s): State<AppState>, ConsoleAuth(p): ConsoleAuth) -> Result<Response, PageError> {
+async fn home(
+    State(s): State<AppState>,
+    ConsoleAuth(p): ConsoleAuth,
+) -> Result<Response, PageError> {
     let shell = Shell::new(&p, &s.app, "工作台", "/console");
-    let home_unit = linli_store::repo::org::get(&s.app.db, p.unit_id).await.ok().flatten().map(|u| u.name).unwrap_or_default();
+    let home_unit = linli_store::repo::org::get(&s.app.db, p.unit_id)
+        .await
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_default();
     let mut stats = Vec::new();
     if p.authz.has(Permission::OrgRead) {
-        let roots = linli_app::org::roots(&s.app, &p).await.map_err(|err| PageError { shell: Shell::new(&p, &s.app, "工作台", "/console"), err })?;
+        let roots = linli_app::org::roots(&s.app, &p)
+            .await
+            .map_err(|err| PageError {
+                shell: Shell::new(&p, &s.app, "工作台", "/console"),
+                err,
+            })?;
         let mut by_kind = std::collections::BTreeMap::new();
         for r in &roots {
-            let counts = linli_app::org::descendant_counts(&s.app, &p, &r.unit).await.unwrap_or_default();
+            let counts = linli_app::org::descendant_counts(&s.app, &p, &r.unit)
+                .await
+                .unwrap_or_default();
             for (k, n) in counts {
                 *by_kind.entry(k).or_insert(0i64) += n;
             }
@@ -224,5 +316,11 @@ async fn home(State(s): State<AppState>, ConsoleAuth(p): ConsoleAuth) -> Result<
         .into_iter()
         .map(|a| (a.role_name, a.unit_name, a.scope.label()))
         .collect();
-    Ok(render(&HomePage { shell, greeting: greeting(s.app.now()), home_unit, stats, roles }))
+    Ok(render(&HomePage {
+        shell,
+        greeting: greeting(s.app.now()),
+        home_unit,
+        stats,
+        roles,
+    }))
 }

@@ -64,8 +64,15 @@ pub(super) fn back(to: &str, r: Result<String, AppError>) -> Response {
 }
 
 /// A closure turning a use-case error into an error page inside the frame.
-pub(super) fn fail<'a>(s: &'a AppState, p: &'a Principal, active: &'static str) -> impl Fn(AppError) -> PageError + 'a {
-    move |err| PageError { shell: Shell::new(p, &s.app, "", active), err }
+pub(super) fn fail<'a>(
+    s: &'a AppState,
+    p: &'a Principal,
+    active: &'static str,
+) -> impl Fn(AppError) -> PageError + 'a {
+    move |err| PageError {
+        shell: Shell::new(p, &s.app, "", active),
+        err,
+    }
 }
 
 /// A UUID from a form field; `what` names the field in the message.
@@ -74,7 +81,8 @@ pub(super) fn parse_id(s: &str, what: &str) -> Result<Uuid, AppError> {
     if s.is_empty() {
         return Err(AppError::invalid("missing_field", format!("请选择{what}")));
     }
-    s.parse().map_err(|_| AppError::invalid("invalid_id", format!("{what}无效，请重新选择")))
+    s.parse()
+        .map_err(|_| AppError::invalid("invalid_id", format!("{what}无效，请重新选择")))
 }
 
 /// A checkbox is present (any value) when ticked.
@@ -95,7 +103,10 @@ pub(super) fn kind_class(k: OrgKind) -> &'static str {
 
 /// Unit names by id for display (one query). The ids come from rows the caller may already
 /// see, so the names add nothing beyond their scope.
-pub(super) async fn unit_names(s: &AppState, ids: impl IntoIterator<Item = Uuid>) -> HashMap<Uuid, String> {
+pub(super) async fn unit_names(
+    s: &AppState,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> HashMap<Uuid, String> {
     let mut ids: Vec<Uuid> = ids.into_iter().collect();
     ids.sort();
     ids.dedup();
@@ -137,6 +148,8 @@ pub(super) struct UnitRow {
     pub level: usize,
     /// Breadcrumb text above the unit, for search results.
     pub trail: String,
+    /// Its children are already in the table (rendered open).
+    pub expanded: bool,
 }
 
 impl UnitRow {
@@ -145,7 +158,11 @@ impl UnitRow {
             id: u.id,
             kind: u.kind.label(),
             kind_class: kind_class(u.kind),
-            subtype: if u.subtype == u.kind.label() { String::new() } else { u.subtype },
+            subtype: if u.subtype == u.kind.label() {
+                String::new()
+            } else {
+                u.subtype
+            },
             name: u.name,
             code: u.code,
             path: u.path,
@@ -154,6 +171,7 @@ impl UnitRow {
             users,
             level,
             trail: String::new(),
+            expanded: false,
         }
     }
     fn counted(w: UnitWithCounts, level: usize) -> UnitRow {
@@ -191,15 +209,47 @@ struct TreeQuery {
 
 const SEARCH_LIMIT: i64 = 50;
 
-async fn tree(State(s): State<AppState>, ConsoleAuth(p): ConsoleAuth, ApiQuery(q): ApiQuery<TreeQuery>) -> Result<Response, PageError> {
+async fn tree(
+    State(s): State<AppState>,
+    ConsoleAuth(p): ConsoleAuth,
+    ApiQuery(q): ApiQuery<TreeQuery>,
+) -> Result<Response, PageError> {
     let fail = fail(&s, &p, "/console/org");
     let roots = linli_app::org::roots(&s.app, &p).await.map_err(&fail)?;
-    let rows = roots.into_iter().map(|w| UnitRow::counted(w, 0)).collect();
-    let text: String = q.q.as_deref().unwrap_or("").trim().chars().take(64).collect();
+    let mut rows: Vec<UnitRow> = roots.into_iter().map(|w| UnitRow::counted(w, 0)).collect();
+    // A single root: open the chain of only children (平台 → 省 → 市 → 区) down to the first
+    // unit with several children, and show those, so the first screen is useful.
+    if rows.len() == 1 {
+        let mut at = 0;
+        while rows[at].children > 0 && rows[at].level < 6 {
+            let kids = linli_app::org::children(&s.app, &p, rows[at].id)
+                .await
+                .map_err(&fail)?;
+            let level = rows[at].level + 1;
+            rows[at].expanded = true;
+            let single = kids.len() == 1;
+            rows.extend(kids.into_iter().map(|w| UnitRow::counted(w, level)));
+            if !single {
+                break;
+            }
+            at += 1;
+        }
+    }
+    let text: String =
+        q.q.as_deref()
+            .unwrap_or("")
+            .trim()
+            .chars()
+            .take(64)
+            .collect();
     let (results, more) = if text.is_empty() {
         (None, false)
     } else {
-        let lq = ListQuery { q: Some(text.clone()), limit: SEARCH_LIMIT + 1, ..ListQuery::default() };
+        let lq = ListQuery {
+            q: Some(text.clone()),
+            limit: SEARCH_LIMIT + 1,
+            ..ListQuery::default()
+        };
         let mut found = linli_app::org::list(&s.app, &p, &lq).await.map_err(&fail)?;
         let more = found.len() as i64 > SEARCH_LIMIT;
         found.truncate(SEARCH_LIMIT as usize);
@@ -219,8 +269,15 @@ async fn tree(State(s): State<AppState>, ConsoleAuth(p): ConsoleAuth, ApiQuery(q
         }
         (Some(out), more)
     };
-    let shell = Shell::new(&p, &s.app, "组织架构", "/console/org").flash_from(q.ok.as_deref(), q.err.as_deref());
-    Ok(render(&TreePage { shell, q: text, rows, results, more }))
+    let shell = Shell::new(&p, &s.app, "组织架构", "/console/org")
+        .flash_from(q.ok.as_deref(), q.err.as_deref());
+    Ok(render(&TreePage {
+        shell,
+        q: text,
+        rows,
+        results,
+        more,
+    }))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -238,9 +295,18 @@ async fn children_rows(
 ) -> Response {
     let level = q.level.unwrap_or(1).clamp(1, 12);
     match linli_app::org::children(&s.app, &p, id).await {
-        Ok(rows) => render(&TreeRows { rows: rows.into_iter().map(|w| UnitRow::counted(w, level)).collect() }),
+        Ok(rows) => render(&TreeRows {
+            rows: rows
+                .into_iter()
+                .map(|w| UnitRow::counted(w, level))
+                .collect(),
+        }),
         // 200 so htmx shows the message in place of the rows.
-        Err(e) => Html(format!("<tr><td colspan=\"5\" class=\"text-danger\">{}</td></tr>", askama_escape(&e.message()))).into_response(),
+        Err(e) => Html(format!(
+            "<tr><td colspan=\"5\" class=\"text-danger\">{}</td></tr>",
+            askama_escape(&e.message())
+        ))
+        .into_response(),
     }
 }
 
@@ -280,17 +346,43 @@ struct PickQuery {
 const PICK_LIMIT: i64 = 12;
 
 /// A short list of units matching `q` (name contains / code starts with), for the picker.
-async fn pick(State(s): State<AppState>, ConsoleAuth(p): ConsoleAuth, ApiQuery(q): ApiQuery<PickQuery>) -> Response {
-    let text: String = q.unit_q.or(q.q).unwrap_or_default().trim().chars().take(64).collect();
+async fn pick(
+    State(s): State<AppState>,
+    ConsoleAuth(p): ConsoleAuth,
+    ApiQuery(q): ApiQuery<PickQuery>,
+) -> Response {
+    let text: String = q
+        .unit_q
+        .or(q.q)
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .take(64)
+        .collect();
     if text.is_empty() {
-        return render(&PickList { units: vec![], q: text });
+        return render(&PickList {
+            units: vec![],
+            q: text,
+        });
     }
-    let lq = ListQuery { q: Some(text.clone()), limit: PICK_LIMIT, ..ListQuery::default() };
+    let lq = ListQuery {
+        q: Some(text.clone()),
+        limit: PICK_LIMIT,
+        ..ListQuery::default()
+    };
     match linli_app::org::list(&s.app, &p, &lq).await {
-        Ok(units) => {
-            render(&PickList { units: units.into_iter().map(|u| UnitRow::of(u, 0, 0, 0)).collect(), q: text })
-        }
-        Err(e) => (crate::error::status_of(&e), format!("<div class=\"list-group-item text-danger\">{}</div>", askama_escape(&e.message()))).into_response(),
+        Ok(units) => render(&PickList {
+            units: units.into_iter().map(|u| UnitRow::of(u, 0, 0, 0)).collect(),
+            q: text,
+        }),
+        Err(e) => (
+            crate::error::status_of(&e),
+            format!(
+                "<div class=\"list-group-item text-danger\">{}</div>",
+                askama_escape(&e.message())
+            ),
+        )
+            .into_response(),
     }
 }
 
@@ -315,6 +407,10 @@ struct UnitPage {
     can_manage: bool,
     child_kinds: Vec<(&'static str, &'static str)>,
     code_hint: String,
+    /// A grid or department: nothing can sit below it.
+    leaf: bool,
+    /// The path's segments, so the page can break the line between them.
+    path_parts: Vec<String>,
 }
 
 const UNIT_USERS: i64 = 20;
@@ -326,10 +422,19 @@ fn code_hint(parent: &OrgUnit, kinds: &[OrgKind]) -> String {
             OrgKind::Province => "省级：2 位代码".to_string(),
             OrgKind::City => format!("市级：{} + 2 位", parent.code),
             OrgKind::District => format!("区县：{} + 2 位（共 6 位）", parent.code),
-            OrgKind::Street => format!("街道乡镇：{} + 3 位（共 9 位；001–099 街道，100–199 镇，200–399 乡）", parent.code),
-            OrgKind::Community => format!("社区村：{} + 3 位（共 12 位；001–199 居委会，200–399 村委会）", parent.code),
+            OrgKind::Street => format!(
+                "街道乡镇：{} + 3 位（共 9 位；001–099 街道，100–199 镇，200–399 乡）",
+                parent.code
+            ),
+            OrgKind::Community => format!(
+                "社区村：{} + 3 位（共 12 位；001–199 居委会，200–399 村委会）",
+                parent.code
+            ),
             OrgKind::Grid => format!("网格：{} + 3 位（共 15 位）", parent.code),
-            OrgKind::Department => format!("职能部门：{}B + 2–4 位数字，如 {}B01", parent.code, parent.code),
+            OrgKind::Department => format!(
+                "职能部门：{}B + 2–4 位数字，如 {}B01",
+                parent.code, parent.code
+            ),
             OrgKind::Root => String::new(),
         })
         .collect::<Vec<_>>()
@@ -344,34 +449,61 @@ async fn unit_page(
 ) -> Result<Response, PageError> {
     let fail = fail(&s, &p, "/console/org");
     let u = linli_app::org::get(&s.app, &p, id).await.map_err(&fail)?;
-    let crumbs: Vec<(String, String)> = std::iter::once(("/console/org".to_string(), "组织架构".to_string()))
-        .chain(
-            linli_app::org::breadcrumbs(&s.app, &p, &u)
-                .await
-                .map_err(&fail)?
-                .into_iter()
-                .filter(|a| a.id != u.id)
-                .map(|a| (format!("/console/org/{}", a.id), a.name)),
-        )
-        .collect();
-    let mut counts: Vec<(OrgKind, i64)> = linli_app::org::descendant_counts(&s.app, &p, &u).await.map_err(&fail)?;
+    let crumbs: Vec<(String, String)> =
+        std::iter::once(("/console/org".to_string(), "组织架构".to_string()))
+            .chain(
+                linli_app::org::breadcrumbs(&s.app, &p, &u)
+                    .await
+                    .map_err(&fail)?
+                    .into_iter()
+                    .filter(|a| a.id != u.id)
+                    .map(|a| (format!("/console/org/{}", a.id), a.name)),
+            )
+            .collect();
+    let mut counts: Vec<(OrgKind, i64)> = linli_app::org::descendant_counts(&s.app, &p, &u)
+        .await
+        .map_err(&fail)?;
     counts.sort_by_key(|(k, _)| *k);
-    let counts = counts.into_iter().filter(|(_, n)| *n > 0).map(|(k, n)| (k.label(), n)).collect();
-    let children = linli_app::org::children(&s.app, &p, u.id).await.map_err(&fail)?.into_iter().map(|w| UnitRow::counted(w, 0)).collect();
+    let counts = counts
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| (k.label(), n))
+        .collect();
+    let children = linli_app::org::children(&s.app, &p, u.id)
+        .await
+        .map_err(&fail)?
+        .into_iter()
+        .map(|w| UnitRow::counted(w, 0))
+        .collect();
     let show_users = p.authz.has(Permission::UserRead);
     let (users, more_users) = if show_users {
-        let lq = linli_store::repo::users::ListQuery { under: Some(u.path.clone()), limit: UNIT_USERS + 1, ..Default::default() };
-        let mut list = linli_app::users::list(&s.app, &p, &lq).await.map_err(&fail)?;
+        let lq = linli_store::repo::users::ListQuery {
+            under: Some(u.path.clone()),
+            limit: UNIT_USERS + 1,
+            ..Default::default()
+        };
+        let mut list = linli_app::users::list(&s.app, &p, &lq)
+            .await
+            .map_err(&fail)?;
         let more = list.len() as i64 > UNIT_USERS;
         list.truncate(UNIT_USERS as usize);
         (user_rows(&s, list).await, more)
     } else {
         (vec![], false)
     };
-    let can_manage = p.authz.allows(Permission::OrgManage, Target { unit_id: u.id, unit_path: &u.path, owner: None });
+    let can_manage = p.authz.allows(
+        Permission::OrgManage,
+        Target {
+            unit_id: u.id,
+            unit_path: &u.path,
+            owner: None,
+        },
+    );
     let allowed = u.kind.allowed_children();
     let child_kinds = allowed.iter().map(|k| (k.as_str(), k.label())).collect();
-    let shell = Shell::new(&p, &s.app, u.name.clone(), "/console/org").crumbs(crumbs).flash_from(fq.ok.as_deref(), fq.err.as_deref());
+    let shell = Shell::new(&p, &s.app, u.name.clone(), "/console/org")
+        .crumbs(crumbs)
+        .flash_from(fq.ok.as_deref(), fq.err.as_deref());
     Ok(render(&UnitPage {
         shell,
         kind_label: u.kind.label(),
@@ -380,6 +512,14 @@ async fn unit_page(
         created: u.created_at.display_cst(),
         updated: u.updated_at.display_cst(),
         code_hint: code_hint(&u, allowed),
+        leaf: allowed.is_empty(),
+        path_parts: u
+            .path
+            .trim_matches('/')
+            .split('/')
+            .filter(|x| !x.is_empty())
+            .map(|x| format!("{x}/"))
+            .collect(),
         counts,
         children,
         show_users,
@@ -399,10 +539,19 @@ struct RenameForm {
     active: Option<String>,
 }
 
-async fn rename(State(s): State<AppState>, ConsoleAuth(p): ConsoleAuth, ApiPath(id): ApiPath<Uuid>, ApiForm(f): ApiForm<RenameForm>) -> Response {
+async fn rename(
+    State(s): State<AppState>,
+    ConsoleAuth(p): ConsoleAuth,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiForm(f): ApiForm<RenameForm>,
+) -> Response {
     let to = format!("/console/org/{id}");
     let r = async {
-        let version: i64 = f.version.trim().parse().map_err(|_| AppError::invalid("invalid_version", "版本号无效，请刷新后重试"))?;
+        let version: i64 = f
+            .version
+            .trim()
+            .parse()
+            .map_err(|_| AppError::invalid("invalid_version", "版本号无效，请刷新后重试"))?;
         let u = linli_app::org::update(&s.app, &p, id, version, &f.name, ticked(&f.active)).await?;
         Ok(format!("已保存：{}", u.name))
     }
@@ -418,12 +567,33 @@ struct ChildForm {
     name: String,
 }
 
-async fn add_child(State(s): State<AppState>, ConsoleAuth(p): ConsoleAuth, ApiPath(id): ApiPath<Uuid>, ApiForm(f): ApiForm<ChildForm>) -> Response {
+async fn add_child(
+    State(s): State<AppState>,
+    ConsoleAuth(p): ConsoleAuth,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiForm(f): ApiForm<ChildForm>,
+) -> Response {
     let to = format!("/console/org/{id}");
     let r = async {
-        let kind = OrgKind::parse(&f.kind).ok_or_else(|| AppError::invalid("invalid_kind", "请选择下级单位的层级"))?;
-        let u = linli_app::org::create(&s.app, &p, linli_app::org::NewUnit { parent_id: id, kind, code: f.code, name: f.name }).await?;
-        Ok(format!("已添加{}：{}（{}）", u.kind.label(), u.name, u.code))
+        let kind = OrgKind::parse(&f.kind)
+            .ok_or_else(|| AppError::invalid("invalid_kind", "请选择下级单位的层级"))?;
+        let u = linli_app::org::create(
+            &s.app,
+            &p,
+            linli_app::org::NewUnit {
+                parent_id: id,
+                kind,
+                code: f.code,
+                name: f.name,
+            },
+        )
+        .await?;
+        Ok(format!(
+            "已添加{}：{}（{}）",
+            u.kind.label(),
+            u.name,
+            u.code
+        ))
     }
     .await;
     back(&to, r)

@@ -1,0 +1,11 @@
+//! Integration tests of the whole platform through HTTP, on SQLite by default and on PostgreSQL
+//! when `TEST_DATABASE_URL` is set. One test binary (each extra one is another full link).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod audit;
+mod auth;
+mod bad_input;
+mod import;
+mod permissions;
+mod process;
+mod support;

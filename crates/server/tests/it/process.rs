@@ -1,0 +1,231 @@
+//! The real `linli` binary: CLI commands, and a SIGKILL in the middle of writes.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use linli_testkit::TestDb;
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_linli");
+const ADMIN_PW: &str = "Process-Root-2026";
+
+fn linli(url: &str, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .env("LINLI_DATABASE_URL", url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+/// Start `linli serve` on a free port; returns the child and its base URL.
+fn serve(url: &str) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("LINLI_DATABASE_URL", url)
+        .env("LINLI_ADMIN_PASSWORD", ADMIN_PW)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let mut base = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(i) = line.find("http://") {
+            base = Some(line[i..].trim_end_matches("/console").trim().to_string());
+            break;
+        }
+    }
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, base.expect("server printed its address"))
+}
+
+#[tokio::test]
+async fn cli_user_and_audit_commands() {
+    let t = TestDb::empty().await;
+    let out = linli(&t.url, &["migrate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = linli(
+        &t.url,
+        &[
+            "user",
+            "create",
+            "alice",
+            "--name",
+            "张三",
+            "--unit",
+            "0",
+            "--role",
+            "sys_admin",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("初始密码"), "{stdout}");
+    let out = linli(
+        &t.url,
+        &["user", "create", "alice", "--name", "重复", "--unit", "0"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("用户名已被使用"));
+    let out = linli(
+        &t.url,
+        &[
+            "user", "create", "bob", "--name", "李四", "--unit", "999999",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        linli(&t.url, &["user", "disable", "alice"])
+            .status
+            .success()
+    );
+    assert!(linli(&t.url, &["user", "unlock", "alice"]).status.success());
+
+    let out = linli(&t.url, &["audit", "verify"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("完整"));
+
+    // Tamper with one row: verify now fails and names it.
+    if t.db.engine() == linli_store::Engine::Sqlite {
+        t.db.execute("DROP TRIGGER audit_log_no_update", vec![])
+            .await
+            .unwrap();
+    }
+    t.db.execute(
+        "UPDATE audit_log SET reason = 'covered up' WHERE seq = 2",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let out = linli(&t.url, &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("第 2 条记录内容被篡改"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[tokio::test]
+async fn sigkill_during_writes_loses_no_committed_data() {
+    let t = TestDb::empty().await;
+    let (mut child, base) = serve(&t.url);
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{base}/api/v1/session"))
+        .json(&json!({"username": "admin", "password": ADMIN_PW}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let login: serde_json::Value = r.json().await.unwrap();
+    let cookie = format!("linli_session={}", login["session"].as_str().unwrap());
+    let csrf = login["csrf_token"].as_str().unwrap().to_string();
+    let root =
+        t.db.fetch_optional(
+            "SELECT id FROM org_units WHERE kind = 'root'",
+            vec![],
+            |r| r.uuid("id"),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let r = http
+        .post(format!("{base}/api/v1/org-units"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"parent_id": root, "kind": "province", "code": "50", "name": "测试省"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let province = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Four writers add departments (50B0000…50B3999) as fast as they can until the kill.
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let mut tasks = Vec::new();
+    for w in 0..4 {
+        let (http, base, cookie, csrf, acked, province) = (
+            http.clone(),
+            base.clone(),
+            cookie.clone(),
+            csrf.clone(),
+            acked.clone(),
+            province.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            for i in 0..1000 {
+                let body = json!({"parent_id": province, "kind": "department", "code": format!("50B{:04}", w * 1000 + i), "name": format!("部门{w}-{i}")});
+                let Ok(r) = http.post(format!("{base}/api/v1/org-units")).header("cookie", &cookie).header("x-csrf-token", &csrf).json(&body).send().await
+                else {
+                    return;
+                };
+                if r.status() == 201 {
+                    let v: serde_json::Value = r.json().await.unwrap_or_default();
+                    acked.lock().unwrap().push(v["id"].as_str().unwrap_or_default().to_string());
+                }
+            }
+        }));
+    }
+    // Let writes flow, then kill without warning.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    for t in tasks {
+        let _ = t.await;
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        !acked.is_empty(),
+        "some writes were acknowledged before the kill"
+    );
+
+    // The database opens cleanly and holds every acknowledged unit, with its audit row.
+    let (mut child, base) = serve(&t.url);
+    assert_eq!(
+        http.get(format!("{base}/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    for id in &acked {
+        let n =
+            t.db.fetch_one_i64(
+                "SELECT COUNT(*) AS n FROM org_units WHERE id = $1",
+                linli_store::args![uuid::Uuid::parse_str(id).unwrap()],
+            )
+            .await
+            .unwrap();
+        assert_eq!(n, 1, "acknowledged unit {id} survived");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = linli(&t.url, &["audit", "verify"]);
+    assert!(
+        out.status.success(),
+        "audit chain intact after the crash: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
