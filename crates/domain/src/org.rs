@@ -294,6 +294,22 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// The range predicate used in SQL agrees with the prefix test for any two paths built
+        /// from codes, so a subtree scan returns exactly the descendants.
+        #[test]
+        fn range_predicate_equals_prefix(
+            a in proptest::collection::vec("[0-9]{1,4}|[0-9]{2}B[0-9]{2}", 0..5),
+            b in proptest::collection::vec("[0-9]{1,4}|[0-9]{2}B[0-9]{2}", 0..6),
+        ) {
+            let path = |segs: &[String]| segs.iter().fold("/".to_string(), |p, s| child_path(&p, s));
+            let (pa, pb) = (path(&a), path(&b));
+            let up = subtree_upper(&pa);
+            let in_range = pb.as_str() >= pa.as_str() && pb.as_str() < up.as_str();
+            proptest::prop_assert_eq!(in_range, is_within(&pb, &pa));
+        }
+    }
+
     #[test]
     fn subtypes() {
         assert_eq!(street_subtype("110101001"), "街道");

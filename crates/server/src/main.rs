@@ -2,6 +2,7 @@
 //! trail, benchmark. Run `linli --help`.
 #![forbid(unsafe_code)]
 
+mod bench;
 mod cli;
 mod config;
 
@@ -53,6 +54,13 @@ enum Command {
         #[command(subcommand)]
         action: AuditCmd,
     },
+    /// Benchmarks against a baseline measured in the same run (see docs/benchmarks.md). Each
+    /// works on a fresh database: a temporary SQLite file by default, or a new database on the
+    /// PostgreSQL server of --database-url (created and dropped).
+    Bench {
+        #[command(subcommand)]
+        what: bench::BenchCmd,
+    },
 }
 
 #[derive(Subcommand)]
@@ -72,6 +80,7 @@ enum AuditCmd {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    let bench_url = cli.database_url.clone();
     let mut cfg = match config::Config::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
@@ -111,6 +120,7 @@ fn main() -> std::process::ExitCode {
             Command::Audit {
                 action: AuditCmd::Verify,
             } => cli::audit_verify(cfg).await,
+            Command::Bench { what } => bench::run(what, bench_url).await,
         }
     });
     match result {

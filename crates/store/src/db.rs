@@ -580,3 +580,38 @@ impl Params {
         format!("${}", self.args.len())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn retry_repeats_retryable_failures_then_gives_up() {
+        let mut calls = 0;
+        let r: Result<(), StoreError> = retry(|| {
+            calls += 1;
+            async { Err(StoreError::Db(sqlx::Error::PoolTimedOut)) }
+        })
+        .await;
+        assert!(r.is_err());
+        assert_eq!(calls, 6, "first attempt plus five retries");
+
+        let mut calls = 0;
+        let r: Result<u8, StoreError> = retry(|| {
+            calls += 1;
+            let fail = calls < 3;
+            async move { if fail { Err(StoreError::Db(sqlx::Error::PoolTimedOut)) } else { Ok(7) } }
+        })
+        .await;
+        assert_eq!((r.ok(), calls), (Some(7), 3));
+
+        let mut calls = 0;
+        let r: Result<(), StoreError> = retry(|| {
+            calls += 1;
+            async { Err(StoreError::Unique("x".into())) }
+        })
+        .await;
+        assert!(r.is_err());
+        assert_eq!(calls, 1, "a unique violation is not retried");
+    }
+}

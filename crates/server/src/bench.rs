@@ -1,0 +1,1207 @@
+//! `linli bench …`: throughput of the division importer, of log-in and of a scoped list request,
+//! each printed next to a baseline measured in the same run on the same machine and engine
+//! (raw insert rate, raw Argon2id rate, `/healthz` and the bare list SQL), because absolute
+//! times say little across machines. Benchmarks never assert: they print one line per figure.
+//!
+//! Every subcommand works on a database of its own: a fresh SQLite file in a temporary directory
+//! (or next to the file named by `--database-url sqlite://…`), or a fresh `linli_bench_<uuid>`
+//! database created on the PostgreSQL server named by `--database-url postgres://…` and dropped
+//! at the end. Every load loop is bounded by a count and a time limit, and each subcommand by a
+//! hard cap of ten minutes.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use linli_app::users::NewUser;
+use linli_app::{App, AppConfig, Ctx};
+use linli_domain::SystemClock;
+use linli_domain::auth::{DataScope, ScopeFilter};
+use linli_domain::org::{OrgKind, subtree_upper, tenant_of};
+use linli_store::repo::org::{self as org_repo, OrgUnit};
+use linli_store::{Db, Engine, Params};
+use uuid::Uuid;
+
+/// Hard cap for one subcommand, whatever the arguments.
+const SUBCOMMAND_CAP: Duration = Duration::from_secs(600);
+/// Cap for one load loop (a baseline or a measured figure); it stops early and says so.
+const LOOP_CAP: Duration = Duration::from_secs(90);
+/// Rows per multi-row INSERT, as in the importer.
+const BATCH: usize = 400;
+
+#[derive(Subcommand)]
+pub enum BenchCmd {
+    /// Import the national divisions; compare with a raw multi-row INSERT of as many rows.
+    Import(ImportArgs),
+    /// Log in through HTTP; compare with raw Argon2id verifications at the same concurrency.
+    Login(LoginArgs),
+    /// Scoped `GET /api/v1/org-units?limit=50`; compare with `/healthz` and the bare SQL.
+    List(ListArgs),
+    /// import, login and list in sequence on the same server (list reuses the import's data).
+    All(AllArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct ImportArgs {
+    /// Directory with provinces.csv … villages.csv[.gz] (e.g. ../shared/data/divisions).
+    #[arg(long)]
+    pub dir: PathBuf,
+}
+
+#[derive(Args, Clone)]
+pub struct LoginArgs {
+    /// Number of log-ins (and of Argon2id verifications in the baseline).
+    #[arg(long, default_value_t = 200)]
+    pub n: usize,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+}
+
+#[derive(Args, Clone)]
+pub struct ListArgs {
+    /// Division files to import first; without it the demo district is loaded.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Requests per figure.
+    #[arg(long, default_value_t = 20_000)]
+    pub requests: usize,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+}
+
+#[derive(Args, Clone)]
+pub struct AllArgs {
+    /// Division files; without it the import bench is skipped and list uses the demo district.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Log-ins.
+    #[arg(long, default_value_t = 200)]
+    pub n: usize,
+    /// Concurrent log-in clients.
+    #[arg(long, default_value_t = 8)]
+    pub login_concurrency: usize,
+    /// List requests per figure.
+    #[arg(long, default_value_t = 20_000)]
+    pub requests: usize,
+    /// Concurrent list clients.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+}
+
+/// Entry point. `url` is the global `--database-url` (or `LINLI_DATABASE_URL`); it only names
+/// where fresh benchmark databases are made, never a database to use.
+pub async fn run(cmd: BenchCmd, url: Option<String>) -> anyhow::Result<ExitCode> {
+    init_tracing();
+    let target = Target::from_url(url.as_deref())?;
+    let m = Machine::read();
+    eprintln!(
+        "bench: {} — {}",
+        target.describe(),
+        m.label
+    );
+    let work = async {
+        match cmd {
+            BenchCmd::Import(a) => {
+                capped("import", import_bench(&target, &a.dir, &m, false)).await?;
+            }
+            BenchCmd::Login(a) => {
+                capped("login", login_bench(&target, &a, &m)).await?;
+            }
+            BenchCmd::List(a) => {
+                capped("list", list_bench(&target, None, &a, &m)).await?;
+            }
+            BenchCmd::All(a) => {
+                let kept = match &a.dir {
+                    Some(dir) => capped("import", import_bench(&target, dir, &m, true)).await?,
+                    None => {
+                        eprintln!("bench: no --dir, import skipped; list uses the demo district");
+                        None
+                    }
+                };
+                let login = LoginArgs {
+                    n: a.n,
+                    concurrency: a.login_concurrency,
+                };
+                capped("login", login_bench(&target, &login, &m)).await?;
+                let list = ListArgs {
+                    dir: a.dir.clone(),
+                    requests: a.requests,
+                    concurrency: a.concurrency,
+                };
+                capped("list", list_bench(&target, kept, &list, &m)).await?;
+            }
+        }
+        Ok::<_, anyhow::Error>(())
+    };
+    tokio::select! {
+        r = work => r?,
+        _ = tokio::signal::ctrl_c() => bail!("interrupted (a linli_bench_* database or linli-bench-* directory may be left behind)"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_tracing() {
+    let f = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(f)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn capped<T>(
+    name: &str,
+    f: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    match tokio::time::timeout(SUBCOMMAND_CAP, f).await {
+        Ok(r) => r.with_context(|| format!("bench {name}")),
+        Err(_) => bail!("bench {name} hit the {}-second cap", SUBCOMMAND_CAP.as_secs()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Machine, memory, printing
+
+struct Machine {
+    label: String,
+}
+
+impl Machine {
+    fn read() -> Machine {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let model = cpuinfo
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("model name")
+                    .and_then(|r| r.split_once(':'))
+                    .map(|(_, v)| v.trim().to_string())
+            })
+            .unwrap_or_else(|| "unknown cpu".into());
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        let mem_kib = proc_kib("/proc/meminfo", "MemTotal:").unwrap_or(0);
+        let gib = mem_kib as f64 / (1024.0 * 1024.0);
+        Machine {
+            label: format!("{model}, {cores} cores, {gib:.0} GiB"),
+        }
+    }
+}
+
+fn proc_kib(file: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let line = text.lines().find(|l| l.starts_with(key))?;
+    line[key.len()..].split_whitespace().next()?.parse().ok()
+}
+
+/// Peak resident set size of this process (VmHWM), in MiB.
+fn peak_rss_mb() -> f64 {
+    proc_kib("/proc/self/status", "VmHWM:").unwrap_or(0) as f64 / 1024.0
+}
+
+/// Reset VmHWM to the current RSS (Linux `clear_refs` 5) so each bench reports its own peak.
+fn reset_peak() {
+    if std::fs::write("/proc/self/clear_refs", "5").is_err() {
+        eprintln!("bench: cannot reset the peak RSS; peak_rss_mb is the peak of the whole process");
+    }
+}
+
+/// 664k, 41k, 1.2M, 850.
+fn count_label(n: usize) -> String {
+    if n >= 10_000_000 {
+        format!("{:.0}M", n as f64 / 1e6)
+    } else if n >= 1_000_000 {
+        format!("{:.2}M", n as f64 / 1e6)
+    } else if n >= 10_000 {
+        format!("{:.0}k", n as f64 / 1e3)
+    } else {
+        n.to_string()
+    }
+}
+
+/// One printed figure: `key=value` fields, the first few padded so that lines align.
+struct Line {
+    fields: Vec<(&'static str, String)>,
+}
+
+impl Line {
+    fn new(bench: &str, figure: &str, engine: Engine) -> Line {
+        Line {
+            fields: vec![
+                ("bench", bench.to_string()),
+                ("figure", figure.to_string()),
+                ("engine", engine.name().to_string()),
+            ],
+        }
+    }
+    fn kv(mut self, k: &'static str, v: impl std::fmt::Display) -> Line {
+        self.fields.push((k, v.to_string()));
+        self
+    }
+    fn num(self, k: &'static str, v: f64) -> Line {
+        let s = if v >= 100.0 {
+            format!("{v:.0}")
+        } else if v >= 10.0 {
+            format!("{v:.1}")
+        } else {
+            format!("{v:.2}")
+        };
+        self.kv(k, s)
+    }
+    fn print(self, m: &Machine) {
+        let mut out = String::new();
+        for (k, v) in &self.fields {
+            let tok = format!("{k}={v}");
+            let width = match *k {
+                "bench" => 12,
+                "figure" => 24,
+                "engine" => 15,
+                "data" => 22,
+                _ => 0,
+            };
+            out.push_str(&format!("{tok:<width$} "));
+        }
+        out.push_str(&format!("peak_rss_mb={:.0} ", peak_rss_mb()));
+        out.push_str(&format!("machine=\"{}\"", m.label));
+        println!("{out}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fresh databases
+
+enum Target {
+    /// Fresh SQLite files in a new directory under this one.
+    Sqlite(PathBuf),
+    /// Fresh databases on this PostgreSQL server (the URL of any database on it).
+    Postgres(String),
+}
+
+impl Target {
+    fn from_url(url: Option<&str>) -> anyhow::Result<Target> {
+        match url {
+            None | Some("") => Ok(Target::Sqlite(std::env::temp_dir())),
+            Some(u) if u.starts_with("postgres:") || u.starts_with("postgresql:") => {
+                Ok(Target::Postgres(u.to_string()))
+            }
+            Some(u) if u.starts_with("sqlite:") => {
+                let path = u
+                    .trim_start_matches("sqlite:")
+                    .trim_start_matches("//")
+                    .split('?')
+                    .next()
+                    .unwrap_or("");
+                let parent = Path::new(path)
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                Ok(Target::Sqlite(parent.to_path_buf()))
+            }
+            Some(_) => bail!("--database-url must be sqlite://… or postgres://…"),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Target::Sqlite(d) => format!("fresh SQLite files under {}", d.display()),
+            Target::Postgres(u) => format!(
+                "fresh databases on {}",
+                crate::config::redact_url(u)
+            ),
+        }
+    }
+
+    /// A new, migrated database with the root unit and built-in roles.
+    async fn fresh(&self) -> anyhow::Result<BenchDb> {
+        let (url, cleanup) = match self {
+            Target::Sqlite(base) => {
+                let dir = base.join(format!("linli-bench-{}", Uuid::now_v7().simple()));
+                std::fs::create_dir_all(&dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+                (
+                    format!("sqlite://{}", dir.join("bench.db").display()),
+                    Cleanup::Dir(dir),
+                )
+            }
+            Target::Postgres(admin_url) => {
+                let name = format!("linli_bench_{}", Uuid::now_v7().simple());
+                let admin = Db::connect(admin_url).await.with_context(|| {
+                    format!("cannot connect to {}", crate::config::redact_url(admin_url))
+                })?;
+                admin
+                    .execute(format!("CREATE DATABASE {name}"), vec![])
+                    .await
+                    .with_context(|| format!("cannot create database {name}"))?;
+                admin.close().await;
+                (
+                    replace_db_name(admin_url, &name),
+                    Cleanup::Pg {
+                        admin_url: admin_url.clone(),
+                        name,
+                    },
+                )
+            }
+        };
+        let bdb = BenchDb {
+            app: None,
+            cleanup,
+        };
+        match open_app(&url).await {
+            Ok(app) => Ok(BenchDb {
+                app: Some(app),
+                ..bdb
+            }),
+            Err(e) => {
+                bdb.finish().await;
+                Err(e)
+            }
+        }
+    }
+}
+
+async fn open_app(url: &str) -> anyhow::Result<App> {
+    let db = Db::connect(url).await.context("cannot open the bench database")?;
+    let now = linli_domain::Clock::now(&SystemClock).0;
+    linli_store::migrate::migrate(&db, now)
+        .await
+        .context("migration failed")?;
+    let app = App::new(db, Arc::new(SystemClock), AppConfig::default());
+    linli_app::bootstrap::ensure_base(&app, "压测平台")
+        .await
+        .context("ensure_base failed")?;
+    Ok(app)
+}
+
+enum Cleanup {
+    Dir(PathBuf),
+    Pg { admin_url: String, name: String },
+}
+
+/// A benchmark database; [`BenchDb::finish`] closes and deletes it.
+struct BenchDb {
+    app: Option<App>,
+    cleanup: Cleanup,
+}
+
+impl BenchDb {
+    fn app(&self) -> anyhow::Result<&App> {
+        self.app.as_ref().context("bench database not open")
+    }
+
+    async fn finish(self) {
+        if let Some(app) = &self.app {
+            app.db.close().await;
+        }
+        match self.cleanup {
+            Cleanup::Dir(d) => {
+                if let Err(e) = std::fs::remove_dir_all(&d) {
+                    eprintln!("bench: cannot remove {}: {e}", d.display());
+                }
+            }
+            Cleanup::Pg { admin_url, name } => {
+                let dropped = async {
+                    let admin = Db::connect(&admin_url).await?;
+                    admin
+                        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"), vec![])
+                        .await?;
+                    admin.close().await;
+                    Ok::<_, linli_store::StoreError>(())
+                }
+                .await;
+                if let Err(e) = dropped {
+                    eprintln!("bench: cannot drop database {name}: {e}");
+                }
+            }
+        }
+    }
+}
+
+/// Run `body` on a fresh database and delete the database afterwards, whatever happened.
+async fn with_db<T, F, Fut>(target: &Target, body: F) -> anyhow::Result<T>
+where
+    F: FnOnce(App) -> Fut,
+    Fut: Future<Output = anyhow::Result<T>>,
+{
+    let bdb = target.fresh().await?;
+    let r = body(bdb.app()?.clone()).await;
+    bdb.finish().await;
+    r
+}
+
+/// Swap the database name in a PostgreSQL URL, keeping query parameters (as in linli-testkit).
+fn replace_db_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end);
+    let mut out = match path_start {
+        Some(i) => format!("{}/{name}", &base[..i]),
+        None => format!("{base}/{name}"),
+    };
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load loops
+
+struct Load {
+    latencies: Vec<Duration>,
+    elapsed: Duration,
+    errors: usize,
+    first_error: Option<String>,
+    /// Stopped by the time cap before reaching the count.
+    cut: bool,
+}
+
+impl Load {
+    fn per_sec(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+    fn ms(&self, q: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return 0.0;
+        }
+        let i = ((q * self.latencies.len() as f64).ceil() as usize).clamp(1, self.latencies.len());
+        self.latencies[i - 1].as_secs_f64() * 1e3
+    }
+    /// Add count, p50/p99, errors and the cap flag to a line.
+    fn fill(&self, l: Line) -> Line {
+        let mut l = l
+            .kv("n", self.latencies.len())
+            .num("p50_ms", self.ms(0.50))
+            .num("p99_ms", self.ms(0.99));
+        if self.errors > 0 {
+            l = l.kv("errors", self.errors);
+        }
+        if self.cut {
+            l = l.kv("cut_at_s", LOOP_CAP.as_secs());
+        }
+        l
+    }
+}
+
+/// Call `f(i)` for i in 0..total from `concurrency` tasks, each waiting for its call to finish
+/// before the next (closed loop). Stops at `total` calls or after [`LOOP_CAP`].
+async fn drive<F, Fut>(total: usize, concurrency: usize, f: F) -> anyhow::Result<Load>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let f = Arc::new(f);
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let deadline = start + LOOP_CAP;
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let (f, next) = (f.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let (mut errors, mut first, mut cut) = (0usize, None::<String>, false);
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    cut = true;
+                    break;
+                }
+                let t = Instant::now();
+                match f(i).await {
+                    Ok(()) => lat.push(t.elapsed()),
+                    Err(e) => {
+                        errors += 1;
+                        if first.is_none() {
+                            first = Some(format!("{e:#}"));
+                        }
+                    }
+                }
+            }
+            (lat, errors, first, cut)
+        }));
+    }
+    let mut load = Load {
+        latencies: Vec::with_capacity(total),
+        elapsed: Duration::ZERO,
+        errors: 0,
+        first_error: None,
+        cut: false,
+    };
+    for t in tasks {
+        let (lat, errors, first, cut) = t.await.context("load task panicked")?;
+        load.latencies.extend(lat);
+        load.errors += errors;
+        if load.first_error.is_none() {
+            load.first_error = first;
+        }
+        load.cut |= cut;
+    }
+    load.elapsed = start.elapsed();
+    load.latencies.sort_unstable();
+    if let Some(e) = &load.first_error {
+        eprintln!("bench: {} failed calls; first: {e}", load.errors);
+    }
+    if load.latencies.is_empty() {
+        bail!(
+            "every call failed: {}",
+            load.first_error.as_deref().unwrap_or("?")
+        );
+    }
+    Ok(load)
+}
+
+/// The router on 127.0.0.1:0 in this process, as `linli serve` runs it.
+struct Server {
+    base: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn start_server(app: &App) -> anyhow::Result<Server> {
+    let router = linli_web::router(app.clone(), linli_web::WebConfig::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        {
+            eprintln!("bench: server stopped: {e}");
+        }
+    });
+    Ok(Server {
+        base: format!("http://{addr}"),
+        task,
+    })
+}
+
+fn http_client() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?)
+}
+
+/// Log in through the API; returns the session token.
+async fn http_login(c: &reqwest::Client, base: &str, user: &str, pw: &str) -> anyhow::Result<String> {
+    let r = c
+        .post(format!("{base}/api/v1/session"))
+        .json(&serde_json::json!({"username": user, "password": pw}))
+        .send()
+        .await?;
+    let status = r.status();
+    let body: serde_json::Value = r.json().await.unwrap_or(serde_json::Value::Null);
+    if status.as_u16() != 201 {
+        bail!("log-in of {user} answered {status}: {body}");
+    }
+    body["session"]
+        .as_str()
+        .map(str::to_string)
+        .context("log-in answer without a session")
+}
+
+async fn make_user(
+    app: &App,
+    username: &str,
+    unit: &OrgUnit,
+    password: &str,
+    role: Option<&str>,
+) -> anyhow::Result<()> {
+    let sys = linli_app::bootstrap::system_principal(app, Ctx::cli()).await?;
+    let u = linli_app::users::create(
+        app,
+        &sys,
+        NewUser {
+            username: username.into(),
+            display_name: "压测账号".into(),
+            unit_id: unit.id,
+            password: password.into(),
+            kind: "staff".into(),
+            must_change_password: false,
+        },
+    )
+    .await?;
+    if let Some(role) = role {
+        linli_app::users::grant_role(app, &sys, u.id, role, unit.id, DataScope::Subtree).await?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// import
+
+/// Times the importer and its baseline. With `keep`, the database (holding the divisions) is
+/// handed back for the list bench instead of being deleted.
+async fn import_bench(
+    target: &Target,
+    dir: &Path,
+    m: &Machine,
+    keep: bool,
+) -> anyhow::Result<Option<BenchDb>> {
+    reset_peak();
+    let bdb = target.fresh().await?;
+    let r = import_body(bdb.app()?, dir, m).await;
+    if r.is_ok() && keep {
+        return Ok(Some(bdb));
+    }
+    bdb.finish().await;
+    r.map(|_| None)
+}
+
+async fn import_body(app: &App, dir: &Path, m: &Machine) -> anyhow::Result<()> {
+    let engine = app.db.engine();
+    let t = Instant::now();
+    let levels = {
+        let dir = dir.to_path_buf();
+        tokio::task::spawn_blocking(move || linli_app::divisions::read_dir(&dir)).await??
+    };
+    let parse = t.elapsed();
+    let total: usize = levels.iter().map(|(_, r)| r.len()).sum();
+    let data = format!("{} rows", count_label(total));
+
+    // Baselines first, on the empty database, then dropped.
+    let raw = raw_insert(app, &levels, false).await?;
+    let raw_idx = raw_insert(app, &levels, true).await?;
+    let raw_rate = total as f64 / raw.as_secs_f64().max(1e-9);
+    let raw_idx_rate = total as f64 / raw_idx.as_secs_f64().max(1e-9);
+
+    // The import, timing each level from the end of the previous one (so a level's commit is
+    // counted in the next level; the last level's commit in its own).
+    let marks: std::sync::Mutex<Vec<(OrgKind, Instant)>> = std::sync::Mutex::new(Vec::new());
+    let progress = |kind: OrgKind, done: usize, total: usize| {
+        if done == total
+            && let Ok(mut v) = marks.lock()
+        {
+            v.push((kind, Instant::now()));
+        }
+    };
+    let t = Instant::now();
+    let reports =
+        linli_app::divisions::apply(app, &levels, &Ctx::cli(), &progress).await?;
+    let end = Instant::now();
+    let write = end - t;
+    let inserted: usize = reports.iter().map(|r| r.inserted).sum();
+    if inserted != total {
+        bail!("importer inserted {inserted} of {total} rows");
+    }
+    let write_rate = total as f64 / write.as_secs_f64();
+    let overall = parse + write;
+
+    Line::new("import", "parse", engine)
+        .kv("data", &data)
+        .num("secs", parse.as_secs_f64())
+        .num("rows_per_s", total as f64 / parse.as_secs_f64().max(1e-9))
+        .print(m);
+    Line::new("import", "raw_insert(baseline)", engine)
+        .kv("data", &data)
+        .num("secs", raw.as_secs_f64())
+        .num("rows_per_s", raw_rate)
+        .kv("batch", BATCH)
+        .print(m);
+    Line::new("import", "raw_insert+indexes", engine)
+        .kv("data", &data)
+        .num("secs", raw_idx.as_secs_f64())
+        .num("rows_per_s", raw_idx_rate)
+        .num("ratio", raw_idx_rate / raw_rate)
+        .print(m);
+    // Per level: the last mark of each kind.
+    let mut per_level: Vec<(OrgKind, Instant)> = Vec::new();
+    if let Ok(v) = marks.lock() {
+        for (k, at) in v.iter() {
+            match per_level.iter_mut().find(|(pk, _)| pk == k) {
+                Some(e) => e.1 = *at,
+                None => per_level.push((*k, *at)),
+            }
+        }
+    }
+    let mut prev = t;
+    for (i, (kind, at)) in per_level.iter().enumerate() {
+        let at = if i + 1 == per_level.len() { end } else { *at };
+        let rows = levels
+            .iter()
+            .find(|(k, _)| k == kind)
+            .map(|(_, r)| r.len())
+            .unwrap_or(0);
+        let secs = (at - prev).as_secs_f64();
+        Line::new("import", &format!("write_{}", kind.as_str()), engine)
+            .kv("data", format!("{} rows", count_label(rows)))
+            .num("secs", secs)
+            .num("rows_per_s", rows as f64 / secs.max(1e-9))
+            .print(m);
+        prev = at;
+    }
+    Line::new("import", "write", engine)
+        .kv("data", &data)
+        .num("secs", write.as_secs_f64())
+        .num("rows_per_s", write_rate)
+        .num("baseline_raw_rows_per_s", raw_rate)
+        .num("ratio", write_rate / raw_rate)
+        .num("ratio_vs_indexed", write_rate / raw_idx_rate)
+        .print(m);
+    Line::new("import", "overall(parse+write)", engine)
+        .kv("data", &data)
+        .num("secs", overall.as_secs_f64())
+        .num("rows_per_s", total as f64 / overall.as_secs_f64())
+        .num("ratio", (total as f64 / overall.as_secs_f64()) / raw_rate)
+        .print(m);
+
+    // Re-run with nothing changed: parse again and diff every level against the database.
+    let t = Instant::now();
+    let levels = {
+        let dir = dir.to_path_buf();
+        tokio::task::spawn_blocking(move || linli_app::divisions::read_dir(&dir)).await??
+    };
+    let reparse = t.elapsed();
+    let t = Instant::now();
+    let reports = linli_app::divisions::apply(app, &levels, &Ctx::cli(), &|_, _, _| {}).await?;
+    let rewrite = t.elapsed();
+    let unchanged: usize = reports.iter().map(|r| r.unchanged).sum();
+    if unchanged != total {
+        bail!("re-run found {unchanged} of {total} rows unchanged");
+    }
+    let rerun = reparse + rewrite;
+    Line::new("import", "rerun_unchanged", engine)
+        .kv("data", &data)
+        .num("secs", rerun.as_secs_f64())
+        .num("parse_secs", reparse.as_secs_f64())
+        .num("diff_secs", rewrite.as_secs_f64())
+        .num("rows_per_s", total as f64 / rerun.as_secs_f64())
+        .num("ratio_vs_first", overall.as_secs_f64() / rerun.as_secs_f64())
+        .print(m);
+    Ok(())
+}
+
+/// The path a division code gets under the root (`/11/1101/110101/…/`).
+fn path_of(code: &str) -> String {
+    let mut p = String::from("/");
+    for n in [2, 4, 6, 9, 12] {
+        if n <= code.len() {
+            p.push_str(&code[..n]);
+            p.push('/');
+        }
+    }
+    p
+}
+
+/// Baseline: as many rows of the same 14 columns into a scratch table, multi-row INSERTs of
+/// [`BATCH`] rows in one transaction, nothing else (no diff, no audit). Primary key only, or
+/// (with `indexes`) the four secondary indexes `org_units` has. The table is dropped after.
+async fn raw_insert(
+    app: &App,
+    levels: &[(OrgKind, Vec<linli_app::divisions::DivisionRow>)],
+    indexes: bool,
+) -> anyhow::Result<Duration> {
+    let db = &app.db;
+    let (uuid, path_type) = match db.engine() {
+        Engine::Sqlite => ("BLOB", "TEXT"),
+        Engine::Postgres => ("UUID", "TEXT COLLATE \"C\""),
+    };
+    db.execute(
+        format!(
+            "CREATE TABLE bench_raw (
+                tenant TEXT NOT NULL, id {uuid} NOT NULL, parent_id {uuid}, kind TEXT NOT NULL,
+                code TEXT NOT NULL, name TEXT NOT NULL, path {path_type} NOT NULL,
+                depth BIGINT NOT NULL, subtype TEXT NOT NULL, source TEXT NOT NULL,
+                active BOOLEAN NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+                version BIGINT NOT NULL, PRIMARY KEY (tenant, id))"
+        ),
+        vec![],
+    )
+    .await?;
+    if indexes {
+        for ddl in [
+            "CREATE UNIQUE INDEX bench_raw_code ON bench_raw (tenant, code)",
+            "CREATE INDEX bench_raw_id ON bench_raw (id)",
+            "CREATE INDEX bench_raw_path ON bench_raw (path)",
+            "CREATE INDEX bench_raw_parent ON bench_raw (parent_id, kind, code)",
+        ] {
+            db.execute(ddl, vec![]).await?;
+        }
+    }
+    let now = app.now();
+    // Build the rows before the clock starts, as the importer builds its units in memory.
+    let mut rows: Vec<OrgUnit> = Vec::new();
+    for (kind, level) in levels {
+        for r in level {
+            let path = path_of(&r.code);
+            rows.push(OrgUnit {
+                tenant: tenant_of(&r.code),
+                id: linli_domain::ids::new_id(),
+                parent_id: Some(Uuid::now_v7()),
+                kind: *kind,
+                code: r.code.clone(),
+                name: r.name.clone(),
+                depth: path.matches('/').count() as i64 - 1,
+                path,
+                subtype: String::new(),
+                source: "nbs2023".into(),
+                active: true,
+                created_at: now,
+                updated_at: now,
+                version: 1,
+            });
+        }
+    }
+    let t = Instant::now();
+    let mut tx = db.begin_write().await?;
+    for chunk in rows.chunks(BATCH) {
+        let mut p = Params::default();
+        let mut values = Vec::with_capacity(chunk.len());
+        for u in chunk {
+            let cols = [
+                p.push(u.tenant.clone()),
+                p.push(u.id),
+                p.push(u.parent_id),
+                p.push(u.kind.as_str()),
+                p.push(u.code.clone()),
+                p.push(u.name.clone()),
+                p.push(u.path.clone()),
+                p.push(u.depth),
+                p.push(u.subtype.clone()),
+                p.push(u.source.clone()),
+                p.push(u.active),
+                p.push(u.created_at),
+                p.push(u.updated_at),
+                p.push(u.version),
+            ];
+            values.push(format!("({})", cols.join(", ")));
+        }
+        tx.execute(
+            format!(
+                "INSERT INTO bench_raw ({}) VALUES {}",
+                org_repo::COLUMNS,
+                values.join(", ")
+            ),
+            p.args,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    let elapsed = t.elapsed();
+    db.execute("DROP TABLE bench_raw", vec![]).await?;
+    Ok(elapsed)
+}
+
+// ---------------------------------------------------------------------------------------------
+// login
+
+async fn login_bench(target: &Target, a: &LoginArgs, m: &Machine) -> anyhow::Result<()> {
+    reset_peak();
+    let a = a.clone();
+    with_db(target, |app| async move { login_body(&app, &a, m).await }).await
+}
+
+async fn login_body(app: &App, a: &LoginArgs, m: &Machine) -> anyhow::Result<()> {
+    let engine = app.db.engine();
+    let conc = a.concurrency.max(1);
+    let n = a.n.max(1);
+    // One account per client, homed at the root unit (log-in reads no grants).
+    let users = conc;
+    let password = linli_app::bootstrap::generate_password();
+    let root = org_repo::root(&app.db).await?.context("root unit missing")?;
+    for i in 0..users {
+        make_user(app, &format!("bench{i:03}"), &root, &password, None).await?;
+    }
+    let hash = linli_store::repo::users::by_username(&app.db, "bench000")
+        .await?
+        .context("bench user missing")?
+        .password_hash;
+
+    // Baseline: the stored hash verified by the same function log-in uses.
+    let pw: Arc<str> = password.as_str().into();
+    let h: Arc<str> = hash.as_str().into();
+    let verify = {
+        let (pw, h) = (pw.clone(), h.clone());
+        move |_| {
+            let (pw, h) = (pw.clone(), h.clone());
+            async move {
+                if linli_app::auth::verify_password(&pw, &h).await {
+                    Ok(())
+                } else {
+                    bail!("verification failed")
+                }
+            }
+        }
+    };
+    drive(conc, conc, verify.clone()).await?; // warm-up
+    let base = drive(n, conc, verify).await?;
+
+    let server = start_server(app).await?;
+    let client = http_client()?;
+    let base_url: Arc<str> = server.base.as_str().into();
+    let login = {
+        let (client, base_url, pw) = (client.clone(), base_url.clone(), pw.clone());
+        move |i: usize| {
+            let (client, base_url, pw) = (client.clone(), base_url.clone(), pw.clone());
+            async move {
+                http_login(&client, &base_url, &format!("bench{:03}", i % users), &pw).await?;
+                Ok(())
+            }
+        }
+    };
+    drive(users, conc, login.clone()).await?; // warm-up: every account once
+    let res = drive(n, conc, login).await?;
+    drop(server);
+
+    let data = format!("{users} users");
+    base.fill(
+        Line::new("login", "argon2id_verify(baseline)", engine)
+            .kv("data", &data)
+            .kv("concurrency", conc)
+            .num("per_s", base.per_sec()),
+    )
+    .print(m);
+    res.fill(
+        Line::new("login", "http_login", engine)
+            .kv("data", &data)
+            .kv("concurrency", conc)
+            .num("per_s", res.per_sec()),
+    )
+    .vs("baseline_argon2_per_s", "ratio", base.per_sec(), res.per_sec())
+    .print(m);
+    Ok(())
+}
+
+impl Line {
+    /// `<k>=baseline <ratio_key>=x/baseline`.
+    fn vs(self, k: &'static str, ratio_key: &'static str, baseline: f64, x: f64) -> Line {
+        self.num(k, baseline).num(ratio_key, x / baseline.max(1e-9))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// list
+
+async fn list_bench(
+    target: &Target,
+    preloaded: Option<BenchDb>,
+    a: &ListArgs,
+    m: &Machine,
+) -> anyhow::Result<()> {
+    let bdb = match preloaded {
+        Some(b) => b,
+        None => {
+            let bdb = target.fresh().await?;
+            if let Err(e) = load_units(bdb.app()?, a.dir.as_deref()).await {
+                bdb.finish().await;
+                return Err(e);
+            }
+            bdb
+        }
+    };
+    let r = async {
+        let app = bdb.app()?;
+        let data = format!(
+            "{} units",
+            count_label(org_repo::count_all(&app.db).await? as usize)
+        );
+        reset_peak();
+        list_body(app, a, &data, m).await
+    }
+    .await;
+    bdb.finish().await;
+    r
+}
+
+async fn load_units(app: &App, dir: Option<&Path>) -> anyhow::Result<()> {
+    match dir {
+        Some(dir) => {
+            eprintln!("bench list: importing {} …", dir.display());
+            let dir = dir.to_path_buf();
+            let levels =
+                tokio::task::spawn_blocking(move || linli_app::divisions::read_dir(&dir)).await??;
+            linli_app::divisions::apply(app, &levels, &Ctx::cli(), &|_, _, _| {}).await?;
+        }
+        None => {
+            linli_app::bootstrap::load_demo(app, None).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The street with the most communities (so that a page of 50 is full where the data allows),
+/// and its first community.
+async fn pick_units(app: &App) -> anyhow::Result<(OrgUnit, OrgUnit)> {
+    let street_id = app
+        .db
+        .fetch_optional(
+            "SELECT parent_id AS id, COUNT(*) AS n FROM org_units WHERE kind = 'community'
+             GROUP BY parent_id ORDER BY n DESC, parent_id LIMIT 1",
+            vec![],
+            |r| r.uuid("id"),
+        )
+        .await?
+        .context("no communities in the database")?;
+    let street = org_repo::get(&app.db, street_id)
+        .await?
+        .context("street missing")?;
+    let community = app
+        .db
+        .fetch_optional(
+            "SELECT id FROM org_units WHERE parent_id = $1 AND kind = 'community'
+             ORDER BY code LIMIT 1",
+            linli_store::args![street.id],
+            |r| r.uuid("id"),
+        )
+        .await?
+        .context("street without communities")?;
+    let community = org_repo::get(&app.db, community)
+        .await?
+        .context("community missing")?;
+    Ok((street, community))
+}
+
+async fn list_body(app: &App, a: &ListArgs, data: &str, m: &Machine) -> anyhow::Result<()> {
+    let engine = app.db.engine();
+    let conc = a.concurrency.max(1);
+    let n = a.requests.max(1);
+    let warm = (n / 20).clamp(conc, 1000);
+    let (street, community) = pick_units(app).await?;
+    let password = linli_app::bootstrap::generate_password();
+    make_user(app, "bench_street", &street, &password, Some("street_staff")).await?;
+    make_user(
+        app,
+        "bench_community",
+        &community,
+        &password,
+        Some("community_staff"),
+    )
+    .await?;
+
+    let server = start_server(app).await?;
+    let client = http_client()?;
+    let base_url: Arc<str> = server.base.as_str().into();
+
+    // Baseline 1: no auth, no database.
+    let get = |path: &str, cookie: Option<String>| {
+        let (client, url) = (client.clone(), format!("{base_url}{path}"));
+        move |_| {
+            let (client, url, cookie) = (client.clone(), url.clone(), cookie.clone());
+            async move {
+                let mut rb = client.get(&url);
+                if let Some(c) = cookie {
+                    rb = rb.header("cookie", c);
+                }
+                let r = rb.send().await?;
+                let status = r.status();
+                r.bytes().await?;
+                if !status.is_success() {
+                    bail!("GET {url} answered {status}");
+                }
+                Ok(())
+            }
+        }
+    };
+    drive(warm, conc, get("/healthz", None)).await?;
+    let healthz = drive(n, conc, get("/healthz", None)).await?;
+    healthz
+        .fill(
+            Line::new("list", "healthz(baseline)", engine)
+                .kv("data", data)
+                .kv("concurrency", conc)
+                .num("rps", healthz.per_sec()),
+        )
+        .print(m);
+
+    for (label, user, unit) in [
+        ("street", "bench_street", &street),
+        ("community", "bench_community", &community),
+    ] {
+        let token = http_login(&client, &base_url, user, &password).await?;
+        let cookie = Some(format!("{}={token}", linli_web::auth::SESSION_COOKIE));
+        let list_path = "/api/v1/org-units?limit=50";
+        // How many rows a page holds, for the record.
+        let rows = {
+            let r = client
+                .get(format!("{base_url}{list_path}"))
+                .header("cookie", cookie.clone().unwrap_or_default())
+                .send()
+                .await?;
+            let v: serde_json::Value = r.json().await?;
+            v["items"].as_array().map(Vec::len).unwrap_or(0)
+        };
+
+        // Authentication alone (session, user, touch, grants), for where the time goes.
+        drive(warm, conc, get("/api/v1/me", cookie.clone())).await?;
+        let me = drive(n, conc, get("/api/v1/me", cookie.clone())).await?;
+
+        drive(warm, conc, get(list_path, cookie.clone())).await?;
+        let http = drive(n, conc, get(list_path, cookie.clone())).await?;
+
+        // Baseline 2: the same query straight through the pool (the repository function the
+        // handler ends in, with the user's scope as a filter, limit 50 + 1).
+        let filter = ScopeFilter {
+            ranges: vec![(unit.path.clone(), subtree_upper(&unit.path))],
+            units: vec![],
+            owner: None,
+        };
+        let sql = {
+            let (db, filter) = (app.db.clone(), Arc::new(filter));
+            move |_| {
+                let (db, filter) = (db.clone(), filter.clone());
+                async move {
+                    let q = org_repo::ListQuery {
+                        limit: 51,
+                        ..Default::default()
+                    };
+                    org_repo::list(&db, &filter, &q).await?;
+                    Ok(())
+                }
+            }
+        };
+        drive(warm, conc, sql.clone()).await?;
+        let raw = drive(n, conc, sql).await?;
+
+        let fig = format!("list_{label}");
+        raw.fill(
+            Line::new("list", &format!("{fig}_sql(baseline)"), engine)
+                .kv("data", data)
+                .kv("concurrency", conc)
+                .num("rps", raw.per_sec()),
+        )
+        .kv("rows", rows)
+        .print(m);
+        me.fill(
+            Line::new("list", &format!("me_{label}(auth_only)"), engine)
+                .kv("data", data)
+                .kv("concurrency", conc)
+                .num("rps", me.per_sec()),
+        )
+        .vs("baseline_healthz_rps", "ratio_healthz", healthz.per_sec(), me.per_sec())
+        .print(m);
+        http.fill(
+            Line::new("list", &fig, engine)
+                .kv("data", data)
+                .kv("concurrency", conc)
+                .num("rps", http.per_sec()),
+        )
+        .kv("rows", rows)
+        .vs("baseline_healthz_rps", "ratio_healthz", healthz.per_sec(), http.per_sec())
+        .vs("baseline_sql_rps", "ratio_sql", raw.per_sec(), http.per_sec())
+        .print(m);
+    }
+    drop(server);
+    Ok(())
+}
