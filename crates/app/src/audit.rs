@@ -100,6 +100,22 @@ pub async fn list(app: &App, p: &Principal, q: &ListQuery) -> Result<Vec<AuditRe
     Ok(repo::list(&app.db, &q).await?)
 }
 
+/// Usernames of accounts that audit rows point at (审计管理员 only), for labelling targets.
+pub async fn target_usernames(
+    app: &App,
+    p: &Principal,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, String>> {
+    p.require(Permission::AuditRead)?;
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    Ok(linli_store::repo::users::usernames(&app.db, &ids)
+        .await?
+        .into_iter()
+        .collect())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainReport {
     pub chain: String,

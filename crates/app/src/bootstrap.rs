@@ -260,7 +260,10 @@ pub fn demo_levels() -> Result<Vec<(OrgKind, Vec<DivisionRow>)>> {
 pub async fn load_demo(app: &App, demo_password: Option<&str>) -> Result<Option<String>> {
     let ctx = Ctx::cli();
     let levels = demo_levels()?;
-    divisions::apply(app, &levels, &ctx, &|_, _, _| {}).await?;
+    // Importing again would change nothing but would add audit rows on every start.
+    if org_repo::get_by_code(&app.db, "110101").await?.is_none() {
+        divisions::apply(app, &levels, &ctx, &|_, _, _| {}).await?;
+    }
     let communities: Vec<&DivisionRow> = levels
         .iter()
         .find(|(k, _)| *k == OrgKind::Community)

@@ -4,6 +4,7 @@ use linli_domain::auth::Permission;
 use linli_domain::org::{OrgKind, child_path, tenant_of, validate_code};
 use linli_store::repo::org::{self as repo, ListQuery, OrgUnit, UnitWithCounts};
 use linli_store::retry;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::audit::{Event, record};
@@ -174,4 +175,20 @@ pub async fn update(
     repo::get(&app.db, id)
         .await?
         .ok_or(AppError::NotFound("单位"))
+}
+
+/// Names of units for display: those the caller may read, and always the caller's own unit.
+pub async fn names(app: &App, p: &Principal, ids: &[Uuid]) -> Result<HashMap<Uuid, String>> {
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    Ok(repo::names(
+        &app.db,
+        &ids,
+        &p.authz.filter(Permission::OrgRead),
+        p.unit_id,
+    )
+    .await?
+    .into_iter()
+    .collect())
 }

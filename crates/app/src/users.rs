@@ -254,6 +254,11 @@ pub async fn reset_totp(app: &App, p: &Principal, id: Uuid) -> Result<()> {
     .await
 }
 
+/// The caller's own role grants (no permission needed to know one's own roles).
+pub async fn my_assignments(app: &App, p: &Principal) -> Result<Vec<Assignment>> {
+    Ok(roles_repo::assignments_of(&app.db, p.user_id).await?)
+}
+
 pub async fn assignments(app: &App, p: &Principal, id: Uuid) -> Result<Vec<Assignment>> {
     let u = visible_user(app, p, id, Permission::UserRead).await?;
     Ok(roles_repo::assignments_of(&app.db, u.id).await?)

@@ -600,7 +600,13 @@ mod tests {
         let r: Result<u8, StoreError> = retry(|| {
             calls += 1;
             let fail = calls < 3;
-            async move { if fail { Err(StoreError::Db(sqlx::Error::PoolTimedOut)) } else { Ok(7) } }
+            async move {
+                if fail {
+                    Err(StoreError::Db(sqlx::Error::PoolTimedOut))
+                } else {
+                    Ok(7)
+                }
+            }
         })
         .await;
         assert_eq!((r.ok(), calls), (Some(7), 3));

@@ -5,6 +5,7 @@
 mod audit;
 mod auth;
 mod bad_input;
+mod console;
 mod import;
 mod permissions;
 mod process;

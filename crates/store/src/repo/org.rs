@@ -296,3 +296,26 @@ pub async fn count_all(db: &Db) -> Result<i64, StoreError> {
     db.fetch_one_i64("SELECT COUNT(*) AS n FROM org_units", vec![])
         .await
 }
+
+/// Names of the given units that the filter reaches (plus `always`, e.g. the caller's own
+/// unit), in one query.
+pub async fn names(
+    db: &Db,
+    ids: &[Uuid],
+    f: &ScopeFilter,
+    always: Uuid,
+) -> Result<Vec<(Uuid, String)>, StoreError> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut p = Params::default();
+    let list: Vec<String> = ids.iter().take(1000).map(|i| p.push(*i)).collect();
+    let scope = scope_sql(f, "path", "id", None, &mut p);
+    let own = p.push(always);
+    let sql = format!(
+        "SELECT id, name FROM org_units WHERE id IN ({}) AND ({scope} OR id = {own})",
+        list.join(", ")
+    );
+    db.fetch_all(sql, p.args, |r| Ok((r.uuid("id")?, r.text("name")?)))
+        .await
+}

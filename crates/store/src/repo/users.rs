@@ -232,3 +232,18 @@ pub async fn count(db: &Db) -> Result<i64, StoreError> {
     db.fetch_one_i64("SELECT COUNT(*) AS n FROM users", vec![])
         .await
 }
+
+/// Usernames of the given accounts, in one query (for labelling audit targets).
+pub async fn usernames(db: &Db, ids: &[Uuid]) -> Result<Vec<(Uuid, String)>, StoreError> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut p = Params::default();
+    let list: Vec<String> = ids.iter().take(1000).map(|i| p.push(*i)).collect();
+    let sql = format!(
+        "SELECT id, username FROM users WHERE id IN ({})",
+        list.join(", ")
+    );
+    db.fetch_all(sql, p.args, |r| Ok((r.uuid("id")?, r.text("username")?)))
+        .await
+}

@@ -12,8 +12,7 @@ use linli_domain::auth::{BUILTIN_ROLES, Permission};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::org::{FlashQuery, back, fail, parse_id};
-use super::{PageError, Shell, render};
+use super::{FlashQuery, PageError, Shell, back, fail, parse_id, render};
 use crate::AppState;
 use crate::auth::{ApiForm, ApiPath, ApiQuery, ConsoleAuth};
 use crate::error::status_of;

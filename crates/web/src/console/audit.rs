@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use linli_domain::audit::AuditRecord;
 use linli_domain::auth::Permission;
@@ -14,8 +14,7 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use super::org::{askama_escape, fail, unit_names};
-use super::{PageError, Shell, render};
+use super::{FragmentWrap, PageError, Shell, fail, fragment_error, render, unit_names};
 use crate::AppState;
 use crate::api::audit::{ListParams, cursor_of, describe, to_query};
 use crate::api::encode_cursor;
@@ -112,30 +111,26 @@ struct Row {
 
 /// Names of the accounts and units the records point at, so the table says "账号 grid01"
 /// rather than a UUID. The audit reader sees these names in the trail's own details anyway.
-async fn target_names(s: &AppState, records: &[AuditRecord]) -> HashMap<String, String> {
+async fn target_names(
+    s: &AppState,
+    p: &linli_app::Principal,
+    records: &[AuditRecord],
+) -> HashMap<String, String> {
     let ids_of = |kind: &str| -> Vec<Uuid> {
-        let mut v: Vec<Uuid> = records
+        records
             .iter()
             .filter(|r| r.target_type == kind)
             .filter_map(|r| r.target_id.parse().ok())
-            .collect();
-        v.sort();
-        v.dedup();
-        v
+            .collect()
     };
-    let mut out: HashMap<String, String> = unit_names(s, ids_of("org_unit"))
+    let mut out: HashMap<String, String> = unit_names(s, p, ids_of("org_unit"))
         .await
         .into_iter()
         .map(|(id, name)| (id.to_string(), name))
         .collect();
-    for id in ids_of("user") {
-        match linli_store::repo::users::get(&s.app.db, id).await {
-            Ok(Some(u)) => {
-                out.insert(id.to_string(), u.username);
-            }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "audit target lookup failed"),
-        }
+    match linli_app::audit::target_usernames(&s.app, p, &ids_of("user")).await {
+        Ok(names) => out.extend(names.into_iter().map(|(id, name)| (id.to_string(), name))),
+        Err(e) => tracing::warn!(error = %e, "audit target lookup failed"),
     }
     out
 }
@@ -236,7 +231,7 @@ async fn page(
         None
     };
     let link_users = p.authz.has(Permission::UserRead);
-    let names = target_names(&s, &records).await;
+    let names = target_names(&s, &p, &records).await;
     let rows = records
         .into_iter()
         .map(|r| row(r, link_users, &names))
@@ -303,15 +298,6 @@ async fn verify(State(s): State<AppState>, ConsoleAuth(p): ConsoleAuth) -> Respo
                 at: s.app.now().display_cst(),
             })
         }
-        Err(e) => {
-            if crate::error::status_of(&e).is_server_error() {
-                tracing::error!(error = ?e, "audit verification failed");
-            }
-            Html(format!(
-                "<div class=\"alert alert-danger mb-0\">{}</div>",
-                askama_escape(&e.message())
-            ))
-            .into_response()
-        }
+        Err(e) => fragment_error(FragmentWrap::Alert, &e),
     }
 }

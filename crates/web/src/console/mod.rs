@@ -11,17 +11,22 @@ mod org;
 mod profile;
 mod users;
 
+use std::collections::HashMap;
+
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use linli_app::{AppError, Principal};
 use linli_domain::auth::Permission;
+use linli_domain::org::OrgKind;
+use serde::Deserialize;
+use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::ConsoleAuth;
+use crate::auth::{ConsoleAuth, urlencode};
 use crate::error::status_of;
 
 pub fn routes() -> Router<AppState> {
@@ -274,11 +279,9 @@ async fn home(
     ConsoleAuth(p): ConsoleAuth,
 ) -> Result<Response, PageError> {
     let shell = Shell::new(&p, &s.app, "工作台", "/console");
-    let home_unit = linli_store::repo::org::get(&s.app.db, p.unit_id)
+    let home_unit = unit_names(&s, &p, [p.unit_id])
         .await
-        .ok()
-        .flatten()
-        .map(|u| u.name)
+        .remove(&p.unit_id)
         .unwrap_or_default();
     let mut stats = Vec::new();
     if p.authz.has(Permission::OrgRead) {
@@ -310,7 +313,7 @@ async fn home(
             });
         }
     }
-    let roles = linli_store::repo::roles::assignments_of(&s.app.db, p.user_id)
+    let roles = linli_app::users::my_assignments(&s.app, &p)
         .await
         .unwrap_or_default()
         .into_iter()
@@ -323,4 +326,120 @@ async fn home(
         stats,
         roles,
     }))
+}
+
+// Shared helpers for console pages.
+
+/// `?ok=` / `?err=` after a redirect.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct FlashQuery {
+    pub ok: Option<String>,
+    pub err: Option<String>,
+}
+
+/// After a POST: back to `to` (a local path, optionally with `#anchor`) with a flash.
+pub(super) fn back(to: &str, r: Result<String, AppError>) -> Response {
+    let (path, anchor) = match to.split_once('#') {
+        Some((p, a)) => (p, format!("#{a}")),
+        None => (to, String::new()),
+    };
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let (key, text) = match r {
+        Ok(msg) => ("ok", msg),
+        Err(e) => {
+            if crate::error::status_of(&e).is_server_error() {
+                tracing::error!(error = ?e, "console action failed");
+            }
+            ("err", e.message())
+        }
+    };
+    Redirect::to(&format!("{path}{sep}{key}={}{anchor}", urlencode(&text))).into_response()
+}
+
+/// A closure turning a use-case error into an error page inside the frame.
+pub(super) fn fail<'a>(
+    s: &'a AppState,
+    p: &'a Principal,
+    active: &'static str,
+) -> impl Fn(AppError) -> PageError + 'a {
+    move |err| PageError {
+        shell: Shell::new(p, &s.app, "", active),
+        err,
+    }
+}
+
+/// A UUID from a form field; `what` names the field in the message.
+pub(super) fn parse_id(s: &str, what: &str) -> Result<Uuid, AppError> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err(AppError::invalid("missing_field", format!("请选择{what}")));
+    }
+    s.parse()
+        .map_err(|_| AppError::invalid("invalid_id", format!("{what}无效，请重新选择")))
+}
+
+/// A checkbox is present (any value) when ticked.
+pub(super) fn ticked(v: &Option<String>) -> bool {
+    v.as_deref().is_some_and(|v| !v.is_empty())
+}
+
+pub(super) fn kind_class(k: OrgKind) -> &'static str {
+    match k {
+        OrgKind::Root | OrgKind::Province | OrgKind::City => "bg-purple-lt",
+        OrgKind::District => "bg-blue-lt",
+        OrgKind::Street => "bg-azure-lt",
+        OrgKind::Community => "bg-green-lt",
+        OrgKind::Grid => "bg-teal-lt",
+        OrgKind::Department => "bg-orange-lt",
+    }
+}
+
+/// Unit names by id for display, limited to units the caller may see (one query).
+pub(super) async fn unit_names(
+    s: &AppState,
+    p: &Principal,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> HashMap<Uuid, String> {
+    let ids: Vec<Uuid> = ids.into_iter().collect();
+    linli_app::org::names(&s.app, p, &ids)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "unit names lookup failed");
+            HashMap::new()
+        })
+}
+
+/// Where an htmx error fragment goes.
+pub(super) enum FragmentWrap {
+    /// A table row in the org tree.
+    Row,
+    /// An item of the unit picker's list.
+    ListItem,
+    /// A block alert.
+    Alert,
+}
+
+#[derive(Template)]
+#[template(path = "_fragment_error.html")]
+struct FragmentError {
+    wrap: FragmentWrap,
+    message: String,
+}
+
+/// An error as an htmx fragment, with its real status (static/js/linli.js tells htmx to swap
+/// error responses in place, so the message shows where the content would have).
+pub(super) fn fragment_error(wrap: FragmentWrap, e: &AppError) -> Response {
+    let status = crate::error::status_of(e);
+    if status.is_server_error() {
+        tracing::error!(error = ?e, "console fragment failed");
+    }
+    (
+        status,
+        render(&FragmentError {
+            wrap,
+            message: e.message(),
+        }),
+    )
+        .into_response()
 }

@@ -1,17 +1,12 @@
 //! 组织架构 pages: the lazily expanded tree, search, one unit's page (properties, counts,
 //! children, accounts, rename and add-child forms), and the unit picker other forms embed.
-//!
-//! Also home to the small helpers the other console pages share (flash query, redirect back
-//! with a flash, form field parsing, unit badges).
-
-use std::collections::HashMap;
 
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
-use linli_app::{AppError, Principal};
+use linli_app::AppError;
 use linli_domain::auth::{Permission, Target};
 use linli_domain::org::OrgKind;
 use linli_store::repo::org::{ListQuery, OrgUnit, UnitWithCounts};
@@ -19,9 +14,12 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::users::{UserRow, user_rows};
-use super::{PageError, Shell, render};
+use super::{
+    FlashQuery, FragmentWrap, PageError, Shell, back, fail, fragment_error, kind_class, render,
+    ticked,
+};
 use crate::AppState;
-use crate::auth::{ApiForm, ApiPath, ApiQuery, ConsoleAuth, urlencode};
+use crate::auth::{ApiForm, ApiPath, ApiQuery, ConsoleAuth};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -31,92 +29,6 @@ pub fn routes() -> Router<AppState> {
         .route("/console/org/{id}", get(unit_page))
         .route("/console/org/{id}/rename", post(rename))
         .route("/console/org/{id}/children", post(add_child))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Shared helpers for console pages.
-
-/// `?ok=` / `?err=` after a redirect.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(super) struct FlashQuery {
-    pub ok: Option<String>,
-    pub err: Option<String>,
-}
-
-/// After a POST: back to `to` (a local path, optionally with `#anchor`) with a flash.
-pub(super) fn back(to: &str, r: Result<String, AppError>) -> Response {
-    let (path, anchor) = match to.split_once('#') {
-        Some((p, a)) => (p, format!("#{a}")),
-        None => (to, String::new()),
-    };
-    let sep = if path.contains('?') { '&' } else { '?' };
-    let (key, text) = match r {
-        Ok(msg) => ("ok", msg),
-        Err(e) => {
-            if crate::error::status_of(&e).is_server_error() {
-                tracing::error!(error = ?e, "console action failed");
-            }
-            ("err", e.message())
-        }
-    };
-    Redirect::to(&format!("{path}{sep}{key}={}{anchor}", urlencode(&text))).into_response()
-}
-
-/// A closure turning a use-case error into an error page inside the frame.
-pub(super) fn fail<'a>(
-    s: &'a AppState,
-    p: &'a Principal,
-    active: &'static str,
-) -> impl Fn(AppError) -> PageError + 'a {
-    move |err| PageError {
-        shell: Shell::new(p, &s.app, "", active),
-        err,
-    }
-}
-
-/// A UUID from a form field; `what` names the field in the message.
-pub(super) fn parse_id(s: &str, what: &str) -> Result<Uuid, AppError> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Err(AppError::invalid("missing_field", format!("请选择{what}")));
-    }
-    s.parse()
-        .map_err(|_| AppError::invalid("invalid_id", format!("{what}无效，请重新选择")))
-}
-
-/// A checkbox is present (any value) when ticked.
-pub(super) fn ticked(v: &Option<String>) -> bool {
-    v.as_deref().is_some_and(|v| !v.is_empty())
-}
-
-pub(super) fn kind_class(k: OrgKind) -> &'static str {
-    match k {
-        OrgKind::Root | OrgKind::Province | OrgKind::City => "bg-purple-lt",
-        OrgKind::District => "bg-blue-lt",
-        OrgKind::Street => "bg-azure-lt",
-        OrgKind::Community => "bg-green-lt",
-        OrgKind::Grid => "bg-teal-lt",
-        OrgKind::Department => "bg-orange-lt",
-    }
-}
-
-/// Unit names by id for display (one query). The ids come from rows the caller may already
-/// see, so the names add nothing beyond their scope.
-pub(super) async fn unit_names(
-    s: &AppState,
-    ids: impl IntoIterator<Item = Uuid>,
-) -> HashMap<Uuid, String> {
-    let mut ids: Vec<Uuid> = ids.into_iter().collect();
-    ids.sort();
-    ids.dedup();
-    match linli_store::repo::org::with_counts(&s.app.db, &ids).await {
-        Ok(rows) => rows.into_iter().map(|w| (w.unit.id, w.unit.name)).collect(),
-        Err(e) => {
-            tracing::warn!(error = %e, "unit names lookup failed");
-            HashMap::new()
-        }
-    }
 }
 
 fn source_label(s: &str) -> String {
@@ -301,29 +213,8 @@ async fn children_rows(
                 .map(|w| UnitRow::counted(w, level))
                 .collect(),
         }),
-        // 200 so htmx shows the message in place of the rows.
-        Err(e) => Html(format!(
-            "<tr><td colspan=\"5\" class=\"text-danger\">{}</td></tr>",
-            askama_escape(&e.message())
-        ))
-        .into_response(),
+        Err(e) => fragment_error(FragmentWrap::Row, &e),
     }
-}
-
-/// Escape text for a hand-built HTML fragment.
-pub(super) fn askama_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -375,14 +266,7 @@ async fn pick(
             units: units.into_iter().map(|u| UnitRow::of(u, 0, 0, 0)).collect(),
             q: text,
         }),
-        Err(e) => (
-            crate::error::status_of(&e),
-            format!(
-                "<div class=\"list-group-item text-danger\">{}</div>",
-                askama_escape(&e.message())
-            ),
-        )
-            .into_response(),
+        Err(e) => fragment_error(FragmentWrap::ListItem, &e),
     }
 }
 
@@ -487,7 +371,7 @@ async fn unit_page(
             .map_err(&fail)?;
         let more = list.len() as i64 > UNIT_USERS;
         list.truncate(UNIT_USERS as usize);
-        (user_rows(&s, list).await, more)
+        (user_rows(&s, &p, list).await, more)
     } else {
         (vec![], false)
     };

@@ -12,8 +12,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::login::qr_svg;
-use super::org::{back, unit_names};
-use super::{PageError, Shell, render};
+use super::{PageError, Shell, back, render, unit_names};
 use crate::AppState;
 use crate::auth::{ApiForm, ApiPath, ApiQuery, ConsoleAuth, SESSION_COOKIE, clear_cookie};
 
@@ -108,7 +107,7 @@ async fn page(
     ConsoleAuth(p): ConsoleAuth,
     ApiQuery(q): ApiQuery<ProfileQuery>,
 ) -> Result<Response, PageError> {
-    let fail = super::org::fail(&s, &p, HERE);
+    let fail = super::fail(&s, &p, HERE);
     let sessions = linli_app::auth::my_sessions(&s.app, &p)
         .await
         .map_err(&fail)?;
@@ -141,13 +140,13 @@ async fn page(
                 secret: linli_domain::totp::secret_base32(&secret),
             })
     };
-    let roles = linli_store::repo::roles::assignments_of(&s.app.db, p.user_id)
+    let roles = linli_app::users::my_assignments(&s.app, &p)
         .await
-        .map_err(|e| fail(e.into()))?
+        .map_err(&fail)?
         .into_iter()
         .map(|a| (a.role_name, a.unit_name, a.scope.label()))
         .collect();
-    let unit_name = unit_names(&s, [p.unit_id])
+    let unit_name = unit_names(&s, &p, [p.unit_id])
         .await
         .remove(&p.unit_id)
         .unwrap_or_default();

@@ -16,8 +16,7 @@ use linli_store::repo::users::{ListQuery, User};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::org::{FlashQuery, back, fail, parse_id, ticked, unit_names};
-use super::{PageError, Shell, render};
+use super::{FlashQuery, PageError, Shell, back, fail, parse_id, render, ticked, unit_names};
 use crate::AppState;
 use crate::api::{decode_cursor, encode_cursor};
 use crate::auth::{ApiForm, ApiPath, ApiQuery, ConsoleAuth, urlencode};
@@ -73,8 +72,12 @@ fn row(u: User, unit_name: String, now: linli_domain::Ts) -> UserRow {
 }
 
 /// Table rows with the units' names resolved.
-pub(super) async fn user_rows(s: &AppState, users: Vec<User>) -> Vec<UserRow> {
-    let names = unit_names(s, users.iter().map(|u| u.unit_id)).await;
+pub(super) async fn user_rows(
+    s: &AppState,
+    p: &linli_app::Principal,
+    users: Vec<User>,
+) -> Vec<UserRow> {
+    let names = unit_names(s, p, users.iter().map(|u| u.unit_id)).await;
     let now = s.app.now();
     users
         .into_iter()
@@ -195,7 +198,7 @@ async fn list(
     } else {
         None
     };
-    let users = user_rows(&s, rows).await;
+    let users = user_rows(&s, &p, rows).await;
     let shell =
         Shell::new(&p, &s.app, "人员账号", ACTIVE).flash_from(q.ok.as_deref(), q.err.as_deref());
     Ok(render(&ListPage {
@@ -440,7 +443,7 @@ async fn show_user(
     } else {
         vec![]
     };
-    let unit_name = unit_names(s, [u.unit_id])
+    let unit_name = unit_names(s, p, [u.unit_id])
         .await
         .remove(&u.unit_id)
         .unwrap_or_else(|| "—".into());
