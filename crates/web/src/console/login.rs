@@ -44,6 +44,8 @@ struct LoginPage {
     error: Option<String>,
     secret: String,
     qr_svg: String,
+    max_failures: i64,
+    lock_minutes: i64,
 }
 
 #[derive(Deserialize)]
@@ -61,6 +63,8 @@ fn page(s: &AppState, step: LoginStep, csrf: String, next: String) -> LoginPage 
         error: None,
         secret: String::new(),
         qr_svg: String::new(),
+        max_failures: s.app.cfg.lockout.max_failures,
+        lock_minutes: (s.app.cfg.lockout.lock_secs / 60).max(1),
     }
 }
 
