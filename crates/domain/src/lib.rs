@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod calendar;
 pub mod clock;
 pub mod ids;
 pub mod org;

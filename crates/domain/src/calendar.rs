@@ -1,0 +1,379 @@
+//! The official working calendar and deadline arithmetic (办理时限).
+//!
+//! China's public holidays and make-up working days (调休) are announced each November by the
+//! State Council; administrators load each year (`date,kind,name` rows, kind `holiday` or
+//! `workday`). A day is a working day when it is a make-up working day, or a Monday–Friday that
+//! is not a holiday.
+//!
+//! Deadlines follow 民法典 Art. 201–203: the day the period starts does not count; a period in
+//! days ends at 24:00 of its last day; "N working days" therefore ends at 24:00 (China time) of
+//! the N-th working day after the day of receipt. Limits in natural hours simply add hours.
+
+use std::collections::BTreeMap;
+
+use time::{Date, Month, Time, Weekday};
+
+use crate::clock::{CST, Ts};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayKind {
+    /// A day off (including weekend days inside a holiday block).
+    Holiday,
+    /// A Saturday or Sunday that is worked (调休上班).
+    Workday,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkCalendar {
+    special: BTreeMap<Date, (DayKind, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CalendarError {
+    #[error("第 {line} 行：{message}")]
+    BadLine { line: usize, message: String },
+    #[error("缺少表头 date,kind,name")]
+    MissingHeader,
+}
+
+/// A time limit as the dispatch catalogue states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "unit", content = "value", rename_all = "snake_case")]
+pub enum TimeLimit {
+    NaturalHours(u32),
+    WorkingDays(u32),
+}
+
+fn cst_date(ts: Ts) -> Date {
+    ts.to_datetime().to_offset(CST).date()
+}
+
+fn start_of_cst_day(d: Date) -> Ts {
+    Ts::from_datetime(
+        d.with_time(Time::MIDNIGHT)
+            .assume_offset(CST)
+            .to_offset(time::UtcOffset::UTC),
+    )
+}
+
+impl WorkCalendar {
+    /// Parse `date,kind,name` CSV text (header required; `#` lines and blank lines ignored).
+    pub fn parse_csv(text: &str) -> Result<WorkCalendar, CalendarError> {
+        let mut cal = WorkCalendar::default();
+        cal.merge_csv(text)?;
+        Ok(cal)
+    }
+
+    /// Add (or replace) days from another year's file.
+    pub fn merge_csv(&mut self, text: &str) -> Result<usize, CalendarError> {
+        let fmt = time::macros::format_description!("[year]-[month]-[day]");
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+        match lines.next() {
+            Some((_, h))
+                if h.trim().trim_start_matches('\u{feff}').replace(' ', "") == "date,kind,name" => {
+            }
+            _ => return Err(CalendarError::MissingHeader),
+        }
+        let mut parsed = Vec::new();
+        for (i, l) in lines {
+            let bad = |m: &str| CalendarError::BadLine {
+                line: i + 1,
+                message: m.to_string(),
+            };
+            let mut parts = l.splitn(3, ',');
+            let date = parts.next().unwrap_or("").trim();
+            let kind = parts.next().unwrap_or("").trim();
+            let name = parts
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_matches('"')
+                .to_string();
+            let d = Date::parse(date, &fmt).map_err(|_| bad("日期格式应为 YYYY-MM-DD"))?;
+            let k = match kind {
+                "holiday" => DayKind::Holiday,
+                "workday" => DayKind::Workday,
+                _ => return Err(bad("类型只能是 holiday 或 workday")),
+            };
+            if k == DayKind::Workday && !matches!(d.weekday(), Weekday::Saturday | Weekday::Sunday)
+            {
+                return Err(bad("调休上班日应为周六或周日"));
+            }
+            if name.chars().count() > 50 {
+                return Err(bad("名称过长"));
+            }
+            parsed.push((d, k, name));
+        }
+        // All rows valid: apply them together.
+        let n = parsed.len();
+        for (d, k, name) in parsed {
+            self.special.insert(d, (k, name));
+        }
+        Ok(n)
+    }
+
+    pub fn is_working_day(&self, d: Date) -> bool {
+        match self.special.get(&d) {
+            Some((DayKind::Holiday, _)) => false,
+            Some((DayKind::Workday, _)) => true,
+            None => !matches!(d.weekday(), Weekday::Saturday | Weekday::Sunday),
+        }
+    }
+
+    /// The holiday or make-up day name, if the day is special.
+    pub fn name_of(&self, d: Date) -> Option<&str> {
+        self.special.get(&d).map(|(_, n)| n.as_str())
+    }
+
+    /// Years for which at least one special day is loaded (a year with none is probably missing).
+    pub fn years(&self) -> Vec<i32> {
+        let mut y: Vec<i32> = self.special.keys().map(|d| d.year()).collect();
+        y.dedup();
+        y
+    }
+
+    /// The N-th working day strictly after `d`.
+    pub fn nth_working_day_after(&self, d: Date, n: u32) -> Date {
+        let mut day = d;
+        let mut left = n;
+        // Bounded: even a year of holidays cannot stop the walk for long.
+        for _ in 0..(n as usize * 7 + 400) {
+            day = day.next_day().unwrap_or(day);
+            if self.is_working_day(day) {
+                left -= 1;
+                if left == 0 {
+                    break;
+                }
+            }
+        }
+        day
+    }
+
+    /// When a limit that starts at `start` runs out.
+    pub fn deadline(&self, start: Ts, limit: TimeLimit) -> Ts {
+        match limit {
+            TimeLimit::NaturalHours(h) => start.plus_secs(i64::from(h) * 3600),
+            TimeLimit::WorkingDays(0) => start,
+            TimeLimit::WorkingDays(n) => {
+                let last = self.nth_working_day_after(cst_date(start), n);
+                start_of_cst_day(last.next_day().unwrap_or(last))
+            }
+        }
+    }
+
+    /// Working days from the day after `from` up to and including the day of `to` (0 if `to`
+    /// is not later), for reporting how long handling took in working days.
+    pub fn working_days_between(&self, from: Ts, to: Ts) -> u32 {
+        let (a, b) = (cst_date(from), cst_date(to));
+        let mut n = 0;
+        let mut d = a;
+        while d < b {
+            d = d.next_day().unwrap_or(b);
+            if self.is_working_day(d) {
+                n += 1;
+            }
+        }
+        n
+    }
+}
+
+/// `2026-02-16` → a date, for tests and callers holding date strings.
+pub fn date(y: i32, m: u8, d: u8) -> Option<Date> {
+    Date::from_calendar_date(y, Month::try_from(m).ok()?, d).ok()
+}
+
+/// A China-time wall clock instant as `Ts`.
+pub fn cst(y: i32, m: u8, d: u8, hh: u8, mm: u8) -> Option<Ts> {
+    let dt = date(y, m, d)?.with_hms(hh, mm, 0).ok()?;
+    Some(Ts::from_datetime(dt.assume_offset(CST)))
+}
+
+/// Duration helper used by callers that pause clocks.
+pub fn secs_between(a: Ts, b: Ts) -> i64 {
+    (b.0 - a.0) / 1_000_000
+}
+
+/// The current day in China time.
+pub fn today_cst(now: Ts) -> Date {
+    cst_date(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The 2026 arrangements that the tests below rely on (国务院办公厅 2025-11-04): Spring
+    /// Festival 2026-02-15…02-23 off, make-up Saturdays 02-14 and 02-28; National Day 10-01…10-07
+    /// off, make-up Sunday 09-20 and Saturday 10-10.
+    const CAL_2026: &str = "date,kind,name
+2026-02-14,workday,春节调休上班
+2026-02-15,holiday,春节
+2026-02-16,holiday,春节
+2026-02-17,holiday,春节
+2026-02-18,holiday,春节
+2026-02-19,holiday,春节
+2026-02-20,holiday,春节
+2026-02-21,holiday,春节
+2026-02-22,holiday,春节
+2026-02-23,holiday,春节
+2026-02-28,workday,春节调休上班
+2026-09-20,workday,国庆节调休上班
+2026-10-01,holiday,国庆节
+2026-10-02,holiday,国庆节
+2026-10-03,holiday,国庆节
+2026-10-04,holiday,国庆节
+2026-10-05,holiday,国庆节
+2026-10-06,holiday,国庆节
+2026-10-07,holiday,国庆节
+2026-10-10,workday,国庆节调休上班
+";
+
+    fn cal() -> WorkCalendar {
+        WorkCalendar::parse_csv(CAL_2026).unwrap_or_default()
+    }
+
+    fn d(y: i32, m: u8, day: u8) -> Date {
+        date(y, m, day).unwrap_or(Date::MIN)
+    }
+
+    fn at(y: i32, m: u8, day: u8, hh: u8, mm: u8) -> Ts {
+        cst(y, m, day, hh, mm).unwrap_or_default()
+    }
+
+    #[test]
+    fn working_days() {
+        let c = cal();
+        assert!(c.is_working_day(d(2026, 2, 13)), "Friday");
+        assert!(c.is_working_day(d(2026, 2, 14)), "make-up Saturday");
+        assert!(!c.is_working_day(d(2026, 2, 16)), "Spring Festival Monday");
+        assert!(!c.is_working_day(d(2026, 2, 21)), "ordinary Saturday");
+        assert!(c.is_working_day(d(2026, 2, 24)), "back to work");
+        assert!(c.is_working_day(d(2026, 2, 28)), "second make-up Saturday");
+        assert!(!c.is_working_day(d(2026, 10, 5)));
+        assert!(c.is_working_day(d(2026, 10, 10)));
+        assert_eq!(c.name_of(d(2026, 2, 16)), Some("春节"));
+        assert_eq!(c.years(), vec![2026]);
+    }
+
+    #[test]
+    fn five_working_days_across_spring_festival() {
+        let c = cal();
+        // Received Thursday 02-12 at 15:00: working days after it are Fri 13, Sat 14 (make-up),
+        // then the holiday, then Tue 24, Wed 25, Thu 26 → due at 24:00 on 02-26.
+        let due = c.deadline(at(2026, 2, 12, 15, 0), TimeLimit::WorkingDays(5));
+        assert_eq!(due, at(2026, 2, 27, 0, 0));
+        // Received during the holiday: counting starts after it.
+        let due = c.deadline(at(2026, 2, 18, 10, 0), TimeLimit::WorkingDays(1));
+        assert_eq!(due, at(2026, 2, 25, 0, 0));
+    }
+
+    #[test]
+    fn national_day_and_make_up_days() {
+        let c = cal();
+        // Wednesday 09-30 + 1 working day → Thursday 10-08 (the holiday block is skipped).
+        assert_eq!(
+            c.deadline(at(2026, 9, 30, 9, 0), TimeLimit::WorkingDays(1)),
+            at(2026, 10, 9, 0, 0)
+        );
+        // Friday 10-09 + 1 → the make-up Saturday 10-10.
+        assert_eq!(
+            c.deadline(at(2026, 10, 9, 17, 0), TimeLimit::WorkingDays(1)),
+            at(2026, 10, 11, 0, 0)
+        );
+        // Saturday 09-19 + 1 → the make-up Sunday 09-20.
+        assert_eq!(
+            c.deadline(at(2026, 9, 19, 11, 0), TimeLimit::WorkingDays(1)),
+            at(2026, 9, 21, 0, 0)
+        );
+        // 15 working days from 09-25 (Fri): 28,29,30 Sep; 8,9,10(Sat) ,12..16, 19..22 Oct.
+        assert_eq!(
+            c.deadline(at(2026, 9, 25, 10, 0), TimeLimit::WorkingDays(15)),
+            at(2026, 10, 23, 0, 0)
+        );
+    }
+
+    #[test]
+    fn natural_hours_ignore_the_calendar() {
+        let c = cal();
+        assert_eq!(
+            c.deadline(at(2026, 2, 15, 23, 0), TimeLimit::NaturalHours(2)),
+            at(2026, 2, 16, 1, 0)
+        );
+        assert_eq!(
+            c.deadline(at(2026, 2, 15, 8, 0), TimeLimit::NaturalHours(24)),
+            at(2026, 2, 16, 8, 0)
+        );
+        assert_eq!(
+            c.deadline(at(2026, 2, 15, 8, 0), TimeLimit::WorkingDays(0)),
+            at(2026, 2, 15, 8, 0)
+        );
+    }
+
+    #[test]
+    fn counting_working_days_between() {
+        let c = cal();
+        assert_eq!(
+            c.working_days_between(at(2026, 2, 12, 9, 0), at(2026, 2, 26, 9, 0)),
+            5
+        );
+        assert_eq!(
+            c.working_days_between(at(2026, 2, 26, 9, 0), at(2026, 2, 12, 9, 0)),
+            0
+        );
+    }
+
+    #[test]
+    fn bad_files_are_refused_whole() {
+        let mut c = cal();
+        let before = c.clone();
+        let e = c.merge_csv("date,kind,name\n2027-01-01,holiday,元旦\n2027-13-01,holiday,x\n");
+        assert_eq!(
+            e,
+            Err(CalendarError::BadLine {
+                line: 3,
+                message: "日期格式应为 YYYY-MM-DD".into()
+            })
+        );
+        assert_eq!(c, before, "nothing applied");
+        assert!(
+            c.merge_csv("2027-01-01,holiday,元旦\n").is_err(),
+            "header required"
+        );
+        let e = c.merge_csv("date,kind,name\n2027-01-04,workday,周一\n");
+        assert!(
+            matches!(e, Err(CalendarError::BadLine { line: 2, .. })),
+            "a make-up day must be a weekend day"
+        );
+        assert_eq!(
+            c.merge_csv("date,kind,name\n2027-01-01,holiday,元旦\n"),
+            Ok(1)
+        );
+        assert_eq!(c.years(), vec![2026, 2027]);
+    }
+
+    /// The official file, when the shared data is beside the repository.
+    #[test]
+    fn official_2025_2026_file_loads() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/data/calendar/cn_public_holidays_2025_2026.csv");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            eprintln!("note: {} not found; skipped", path.display());
+            return;
+        };
+        let c = WorkCalendar::parse_csv(&text).unwrap_or_default();
+        assert_eq!(c.years(), vec![2025, 2026]);
+        // The embedded 2026 rows above agree with the official file.
+        for (d, k) in &cal().special {
+            assert_eq!(c.special.get(d).map(|x| x.0), Some(k.0), "{d}");
+        }
+        // 2025 Spring Festival: received Friday 2025-01-24, 3 working days: Sun 26 (make-up),
+        // Mon 27, then the holiday to 02-04, Wed 05 → due end of 02-05.
+        assert_eq!(
+            c.deadline(at(2025, 1, 24, 10, 0), TimeLimit::WorkingDays(3)),
+            at(2025, 2, 6, 0, 0)
+        );
+    }
+}
