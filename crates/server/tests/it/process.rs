@@ -19,8 +19,24 @@ fn linli(url: &str, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-/// Start `linli serve` on a free port; returns the child and its base URL.
-fn serve(url: &str) -> (Child, String) {
+/// A server process that is killed when dropped, so a failing assertion never leaks it.
+struct Server(Child);
+
+impl Server {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Start `linli serve` on a free port; returns the process and its base URL.
+fn serve(url: &str) -> (Server, String) {
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("LINLI_DATABASE_URL", url)
@@ -42,7 +58,7 @@ fn serve(url: &str) -> (Child, String) {
     }
     // Keep draining stdout so the child never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    (child, base.expect("server printed its address"))
+    (Server(child), base.expect("server printed its address"))
 }
 
 #[tokio::test]
@@ -189,8 +205,7 @@ async fn sigkill_during_writes_loses_no_committed_data() {
     }
     // Let writes flow, then kill without warning.
     tokio::time::sleep(Duration::from_millis(700)).await;
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.kill();
     for t in tasks {
         let _ = t.await;
     }
@@ -220,8 +235,7 @@ async fn sigkill_during_writes_loses_no_committed_data() {
             .unwrap();
         assert_eq!(n, 1, "acknowledged unit {id} survived");
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.kill();
     let out = linli(&t.url, &["audit", "verify"]);
     assert!(
         out.status.success(),
