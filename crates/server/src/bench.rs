@@ -31,7 +31,7 @@ use uuid::Uuid;
 /// Hard cap for one subcommand, whatever the arguments.
 const SUBCOMMAND_CAP: Duration = Duration::from_secs(600);
 /// Cap for one load loop (a baseline or a measured figure); it stops early and says so.
-const LOOP_CAP: Duration = Duration::from_secs(90);
+const LOOP_CAP: Duration = Duration::from_secs(60);
 /// Rows per multi-row INSERT, as in the importer.
 const BATCH: usize = 400;
 
@@ -102,25 +102,21 @@ pub async fn run(cmd: BenchCmd, url: Option<String>) -> anyhow::Result<ExitCode>
     init_tracing();
     let target = Target::from_url(url.as_deref())?;
     let m = Machine::read();
-    eprintln!(
-        "bench: {} — {}",
-        target.describe(),
-        m.label
-    );
+    eprintln!("bench: {} — {}", target.describe(), m.label);
     let work = async {
         match cmd {
             BenchCmd::Import(a) => {
-                capped("import", import_bench(&target, &a.dir, &m, false)).await?;
+                import_bench(&target, &a.dir, &m, false).await?;
             }
             BenchCmd::Login(a) => {
-                capped("login", login_bench(&target, &a, &m)).await?;
+                login_bench(&target, &a, &m).await?;
             }
             BenchCmd::List(a) => {
-                capped("list", list_bench(&target, None, &a, &m)).await?;
+                list_bench(&target, None, &a, &m).await?;
             }
             BenchCmd::All(a) => {
                 let kept = match &a.dir {
-                    Some(dir) => capped("import", import_bench(&target, dir, &m, true)).await?,
+                    Some(dir) => import_bench(&target, dir, &m, true).await?,
                     None => {
                         eprintln!("bench: no --dir, import skipped; list uses the demo district");
                         None
@@ -130,13 +126,18 @@ pub async fn run(cmd: BenchCmd, url: Option<String>) -> anyhow::Result<ExitCode>
                     n: a.n,
                     concurrency: a.login_concurrency,
                 };
-                capped("login", login_bench(&target, &login, &m)).await?;
+                if let Err(e) = login_bench(&target, &login, &m).await {
+                    if let Some(k) = kept {
+                        k.finish().await;
+                    }
+                    return Err(e);
+                }
                 let list = ListArgs {
                     dir: a.dir.clone(),
                     requests: a.requests,
                     concurrency: a.concurrency,
                 };
-                capped("list", list_bench(&target, kept, &list, &m)).await?;
+                list_bench(&target, kept, &list, &m).await?;
             }
         }
         Ok::<_, anyhow::Error>(())
@@ -158,13 +159,13 @@ fn init_tracing() {
         .try_init();
 }
 
-async fn capped<T>(
-    name: &str,
-    f: impl Future<Output = anyhow::Result<T>>,
-) -> anyhow::Result<T> {
+async fn capped<T>(name: &str, f: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
     match tokio::time::timeout(SUBCOMMAND_CAP, f).await {
         Ok(r) => r.with_context(|| format!("bench {name}")),
-        Err(_) => bail!("bench {name} hit the {}-second cap", SUBCOMMAND_CAP.as_secs()),
+        Err(_) => bail!(
+            "bench {name} hit the {}-second cap",
+            SUBCOMMAND_CAP.as_secs()
+        ),
     }
 }
 
@@ -208,11 +209,24 @@ fn peak_rss_mb() -> f64 {
     proc_kib("/proc/self/status", "VmHWM:").unwrap_or(0) as f64 / 1024.0
 }
 
-/// Reset VmHWM to the current RSS (Linux `clear_refs` 5) so each bench reports its own peak.
+/// The one-minute load average.
+fn load1() -> Option<String> {
+    let t = std::fs::read_to_string("/proc/loadavg").ok()?;
+    t.split_whitespace().next().map(str::to_string)
+}
+
+/// Resident set size when the current bench started, in KiB.
+static START_RSS_KIB: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Reset VmHWM to the current RSS (Linux `clear_refs` 5) so each bench reports its own peak,
+/// and remember that RSS: memory the allocator kept from an earlier bench in the same process
+/// is part of both.
 fn reset_peak() {
     if std::fs::write("/proc/self/clear_refs", "5").is_err() {
         eprintln!("bench: cannot reset the peak RSS; peak_rss_mb is the peak of the whole process");
     }
+    let rss = proc_kib("/proc/self/status", "VmRSS:").unwrap_or(0);
+    START_RSS_KIB.store(rss, Ordering::Relaxed);
 }
 
 /// 664k, 41k, 1.2M, 850.
@@ -263,14 +277,22 @@ impl Line {
             let tok = format!("{k}={v}");
             let width = match *k {
                 "bench" => 12,
-                "figure" => 24,
+                "figure" => 30,
                 "engine" => 15,
                 "data" => 22,
                 _ => 0,
             };
             out.push_str(&format!("{tok:<width$} "));
         }
-        out.push_str(&format!("peak_rss_mb={:.0} ", peak_rss_mb()));
+        out.push_str(&format!(
+            "peak_rss_mb={:.0} start_rss_mb={:.0} ",
+            peak_rss_mb(),
+            START_RSS_KIB.load(Ordering::Relaxed) as f64 / 1024.0
+        ));
+        // Other work on the machine skews every figure; say how busy it was.
+        if let Some(l) = load1() {
+            out.push_str(&format!("load1={l} "));
+        }
         out.push_str(&format!("machine=\"{}\"", m.label));
         println!("{out}");
     }
@@ -313,10 +335,7 @@ impl Target {
     fn describe(&self) -> String {
         match self {
             Target::Sqlite(d) => format!("fresh SQLite files under {}", d.display()),
-            Target::Postgres(u) => format!(
-                "fresh databases on {}",
-                crate::config::redact_url(u)
-            ),
+            Target::Postgres(u) => format!("fresh databases on {}", crate::config::redact_url(u)),
         }
     }
 
@@ -351,10 +370,7 @@ impl Target {
                 )
             }
         };
-        let bdb = BenchDb {
-            app: None,
-            cleanup,
-        };
+        let bdb = BenchDb { app: None, cleanup };
         match open_app(&url).await {
             Ok(app) => Ok(BenchDb {
                 app: Some(app),
@@ -369,7 +385,9 @@ impl Target {
 }
 
 async fn open_app(url: &str) -> anyhow::Result<App> {
-    let db = Db::connect(url).await.context("cannot open the bench database")?;
+    let db = Db::connect(url)
+        .await
+        .context("cannot open the bench database")?;
     let now = linli_domain::Clock::now(&SystemClock).0;
     linli_store::migrate::migrate(&db, now)
         .await
@@ -411,7 +429,10 @@ impl BenchDb {
                 let dropped = async {
                     let admin = Db::connect(&admin_url).await?;
                     admin
-                        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"), vec![])
+                        .execute(
+                            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                            vec![],
+                        )
                         .await?;
                     admin.close().await;
                     Ok::<_, linli_store::StoreError>(())
@@ -605,7 +626,12 @@ fn http_client() -> anyhow::Result<reqwest::Client> {
 }
 
 /// Log in through the API; returns the session token.
-async fn http_login(c: &reqwest::Client, base: &str, user: &str, pw: &str) -> anyhow::Result<String> {
+async fn http_login(
+    c: &reqwest::Client,
+    base: &str,
+    user: &str,
+    pw: &str,
+) -> anyhow::Result<String> {
     let r = c
         .post(format!("{base}/api/v1/session"))
         .json(&serde_json::json!({"username": user, "password": pw}))
@@ -662,7 +688,7 @@ async fn import_bench(
 ) -> anyhow::Result<Option<BenchDb>> {
     reset_peak();
     let bdb = target.fresh().await?;
-    let r = import_body(bdb.app()?, dir, m).await;
+    let r = capped("import", import_body(bdb.app()?, dir, m)).await;
     if r.is_ok() && keep {
         return Ok(Some(bdb));
     }
@@ -681,11 +707,21 @@ async fn import_body(app: &App, dir: &Path, m: &Machine) -> anyhow::Result<()> {
     let total: usize = levels.iter().map(|(_, r)| r.len()).sum();
     let data = format!("{} rows", count_label(total));
 
-    // Baselines first, on the empty database, then dropped.
-    let raw = raw_insert(app, &levels, false).await?;
-    let raw_idx = raw_insert(app, &levels, true).await?;
-    let raw_rate = total as f64 / raw.as_secs_f64().max(1e-9);
-    let raw_idx_rate = total as f64 / raw_idx.as_secs_f64().max(1e-9);
+    // Baselines first, on the empty database, then dropped: placeholders as plain sqlx's
+    // QueryBuilder writes them (`?` on SQLite, `$n` on PostgreSQL).
+    let raw_rate = raw_insert(app, &levels, false, Placeholders::Plain, total).await?;
+    let raw_idx_rate = raw_insert(app, &levels, true, Placeholders::Plain, total).await?;
+    // On SQLite the store's `$n` placeholders cost extra at bind time; measure that on a sample.
+    let numbered = match engine {
+        Engine::Sqlite => {
+            let n = total.min(NUMBERED_SAMPLE);
+            Some((
+                n,
+                raw_insert(app, &levels, false, Placeholders::Numbered, n).await?,
+            ))
+        }
+        Engine::Postgres => None,
+    };
 
     // The import, timing each level from the end of the previous one (so a level's commit is
     // counted in the next level; the last level's commit in its own).
@@ -698,8 +734,7 @@ async fn import_body(app: &App, dir: &Path, m: &Machine) -> anyhow::Result<()> {
         }
     };
     let t = Instant::now();
-    let reports =
-        linli_app::divisions::apply(app, &levels, &Ctx::cli(), &progress).await?;
+    let reports = linli_app::divisions::apply(app, &levels, &Ctx::cli(), &progress).await?;
     let end = Instant::now();
     let write = end - t;
     let inserted: usize = reports.iter().map(|r| r.inserted).sum();
@@ -716,16 +751,24 @@ async fn import_body(app: &App, dir: &Path, m: &Machine) -> anyhow::Result<()> {
         .print(m);
     Line::new("import", "raw_insert(baseline)", engine)
         .kv("data", &data)
-        .num("secs", raw.as_secs_f64())
+        .num("secs", total as f64 / raw_rate)
         .num("rows_per_s", raw_rate)
         .kv("batch", BATCH)
         .print(m);
     Line::new("import", "raw_insert+indexes", engine)
         .kv("data", &data)
-        .num("secs", raw_idx.as_secs_f64())
+        .num("secs", total as f64 / raw_idx_rate)
         .num("rows_per_s", raw_idx_rate)
         .num("ratio", raw_idx_rate / raw_rate)
         .print(m);
+    if let Some((n, rate)) = numbered {
+        Line::new("import", "raw_insert_$n_params", engine)
+            .kv("data", format!("{} rows", count_label(n)))
+            .num("secs", n as f64 / rate)
+            .num("rows_per_s", rate)
+            .num("ratio", rate / raw_rate)
+            .print(m);
+    }
     // Per level: the last mark of each kind.
     let mut per_level: Vec<(OrgKind, Instant)> = Vec::new();
     if let Ok(v) = marks.lock() {
@@ -768,6 +811,7 @@ async fn import_body(app: &App, dir: &Path, m: &Machine) -> anyhow::Result<()> {
         .print(m);
 
     // Re-run with nothing changed: parse again and diff every level against the database.
+    drop(levels);
     let t = Instant::now();
     let levels = {
         let dir = dir.to_path_buf();
@@ -788,7 +832,10 @@ async fn import_body(app: &App, dir: &Path, m: &Machine) -> anyhow::Result<()> {
         .num("parse_secs", reparse.as_secs_f64())
         .num("diff_secs", rewrite.as_secs_f64())
         .num("rows_per_s", total as f64 / rerun.as_secs_f64())
-        .num("ratio_vs_first", overall.as_secs_f64() / rerun.as_secs_f64())
+        .num(
+            "ratio_vs_first",
+            overall.as_secs_f64() / rerun.as_secs_f64(),
+        )
         .print(m);
     Ok(())
 }
@@ -805,15 +852,32 @@ fn path_of(code: &str) -> String {
     p
 }
 
-/// Baseline: as many rows of the same 14 columns into a scratch table, multi-row INSERTs of
+/// How the baseline writes its placeholders.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Placeholders {
+    /// As plain sqlx's `QueryBuilder` does: `?` on SQLite, `$1…` on PostgreSQL.
+    Plain,
+    /// `$1…` on both, as the store's [`Params`] does.
+    Numbered,
+}
+
+/// Rows in the SQLite `$n` placeholder sample.
+const NUMBERED_SAMPLE: usize = 100_000;
+
+/// Baseline: `limit` rows of the same 14 columns into a scratch table, multi-row INSERTs of
 /// [`BATCH`] rows in one transaction, nothing else (no diff, no audit). Primary key only, or
 /// (with `indexes`) the four secondary indexes `org_units` has. The table is dropped after.
+/// Returns rows per second. The SQL goes through the store's thin query layer (sqlx::query with
+/// the arguments bound in order), as the server crate does not depend on sqlx directly.
 async fn raw_insert(
     app: &App,
     levels: &[(OrgKind, Vec<linli_app::divisions::DivisionRow>)],
     indexes: bool,
-) -> anyhow::Result<Duration> {
+    placeholders: Placeholders,
+    limit: usize,
+) -> anyhow::Result<f64> {
     let db = &app.db;
+    let anonymous = placeholders == Placeholders::Plain && db.engine() == Engine::Sqlite;
     let (uuid, path_type) = match db.engine() {
         Engine::Sqlite => ("BLOB", "TEXT"),
         Engine::Postgres => ("UUID", "TEXT COLLATE \"C\""),
@@ -844,7 +908,7 @@ async fn raw_insert(
     // Build the rows before the clock starts, as the importer builds its units in memory.
     let mut rows: Vec<OrgUnit> = Vec::new();
     for (kind, level) in levels {
-        for r in level {
+        for r in level.iter().take(limit - rows.len().min(limit)) {
             let path = path_of(&r.code);
             rows.push(OrgUnit {
                 tenant: tenant_of(&r.code),
@@ -870,7 +934,7 @@ async fn raw_insert(
         let mut p = Params::default();
         let mut values = Vec::with_capacity(chunk.len());
         for u in chunk {
-            let cols = [
+            let mut cols = [
                 p.push(u.tenant.clone()),
                 p.push(u.id),
                 p.push(u.parent_id),
@@ -886,6 +950,9 @@ async fn raw_insert(
                 p.push(u.updated_at),
                 p.push(u.version),
             ];
+            if anonymous {
+                cols.iter_mut().for_each(|c| *c = "?".into());
+            }
             values.push(format!("({})", cols.join(", ")));
         }
         tx.execute(
@@ -901,7 +968,7 @@ async fn raw_insert(
     tx.commit().await?;
     let elapsed = t.elapsed();
     db.execute("DROP TABLE bench_raw", vec![]).await?;
-    Ok(elapsed)
+    Ok(rows.len() as f64 / elapsed.as_secs_f64().max(1e-9))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -910,7 +977,10 @@ async fn raw_insert(
 async fn login_bench(target: &Target, a: &LoginArgs, m: &Machine) -> anyhow::Result<()> {
     reset_peak();
     let a = a.clone();
-    with_db(target, |app| async move { login_body(&app, &a, m).await }).await
+    with_db(target, |app| async move {
+        capped("login", login_body(&app, &a, m)).await
+    })
+    .await
 }
 
 async fn login_body(app: &App, a: &LoginArgs, m: &Machine) -> anyhow::Result<()> {
@@ -920,7 +990,9 @@ async fn login_body(app: &App, a: &LoginArgs, m: &Machine) -> anyhow::Result<()>
     // One account per client, homed at the root unit (log-in reads no grants).
     let users = conc;
     let password = linli_app::bootstrap::generate_password();
-    let root = org_repo::root(&app.db).await?.context("root unit missing")?;
+    let root = org_repo::root(&app.db)
+        .await?
+        .context("root unit missing")?;
     for i in 0..users {
         make_user(app, &format!("bench{i:03}"), &root, &password, None).await?;
     }
@@ -945,7 +1017,10 @@ async fn login_body(app: &App, a: &LoginArgs, m: &Machine) -> anyhow::Result<()>
             }
         }
     };
-    drive(conc, conc, verify.clone()).await?; // warm-up
+    // Warm-up as long as the measurement: the allocator's per-thread arenas grow to hold the
+    // 19 MiB Argon2 blocks during the first hundred or so calls, and that page-faulting would
+    // otherwise be charged to whichever figure runs first.
+    drive(n, conc, verify.clone()).await?;
     let base = drive(n, conc, verify).await?;
 
     let server = start_server(app).await?;
@@ -961,7 +1036,7 @@ async fn login_body(app: &App, a: &LoginArgs, m: &Machine) -> anyhow::Result<()>
             }
         }
     };
-    drive(users, conc, login.clone()).await?; // warm-up: every account once
+    drive(users.max(n / 4), conc, login.clone()).await?; // warm-up: every account at least once
     let res = drive(n, conc, login).await?;
     drop(server);
 
@@ -979,7 +1054,12 @@ async fn login_body(app: &App, a: &LoginArgs, m: &Machine) -> anyhow::Result<()>
             .kv("concurrency", conc)
             .num("per_s", res.per_sec()),
     )
-    .vs("baseline_argon2_per_s", "ratio", base.per_sec(), res.per_sec())
+    .vs(
+        "baseline_argon2_per_s",
+        "ratio",
+        base.per_sec(),
+        res.per_sec(),
+    )
     .print(m);
     Ok(())
 }
@@ -1000,27 +1080,23 @@ async fn list_bench(
     a: &ListArgs,
     m: &Machine,
 ) -> anyhow::Result<()> {
-    let bdb = match preloaded {
-        Some(b) => b,
-        None => {
-            let bdb = target.fresh().await?;
-            if let Err(e) = load_units(bdb.app()?, a.dir.as_deref()).await {
-                bdb.finish().await;
-                return Err(e);
-            }
-            bdb
-        }
+    let (bdb, load) = match preloaded {
+        Some(b) => (b, false),
+        None => (target.fresh().await?, true),
     };
-    let r = async {
+    let body = async {
         let app = bdb.app()?;
+        if load {
+            load_units(app, a.dir.as_deref()).await?;
+        }
         let data = format!(
             "{} units",
             count_label(org_repo::count_all(&app.db).await? as usize)
         );
         reset_peak();
         list_body(app, a, &data, m).await
-    }
-    .await;
+    };
+    let r = capped("list", body).await;
     bdb.finish().await;
     r
 }
@@ -1080,7 +1156,14 @@ async fn list_body(app: &App, a: &ListArgs, data: &str, m: &Machine) -> anyhow::
     let warm = (n / 20).clamp(conc, 1000);
     let (street, community) = pick_units(app).await?;
     let password = linli_app::bootstrap::generate_password();
-    make_user(app, "bench_street", &street, &password, Some("street_staff")).await?;
+    make_user(
+        app,
+        "bench_street",
+        &street,
+        &password,
+        Some("street_staff"),
+    )
+    .await?;
     make_user(
         app,
         "bench_community",
@@ -1189,7 +1272,12 @@ async fn list_body(app: &App, a: &ListArgs, data: &str, m: &Machine) -> anyhow::
                 .kv("concurrency", conc)
                 .num("rps", me.per_sec()),
         )
-        .vs("baseline_healthz_rps", "ratio_healthz", healthz.per_sec(), me.per_sec())
+        .vs(
+            "baseline_healthz_rps",
+            "ratio_healthz",
+            healthz.per_sec(),
+            me.per_sec(),
+        )
         .print(m);
         http.fill(
             Line::new("list", &fig, engine)
@@ -1198,8 +1286,18 @@ async fn list_body(app: &App, a: &ListArgs, data: &str, m: &Machine) -> anyhow::
                 .num("rps", http.per_sec()),
         )
         .kv("rows", rows)
-        .vs("baseline_healthz_rps", "ratio_healthz", healthz.per_sec(), http.per_sec())
-        .vs("baseline_sql_rps", "ratio_sql", raw.per_sec(), http.per_sec())
+        .vs(
+            "baseline_healthz_rps",
+            "ratio_healthz",
+            healthz.per_sec(),
+            http.per_sec(),
+        )
+        .vs(
+            "baseline_sql_rps",
+            "ratio_sql",
+            raw.per_sec(),
+            http.per_sec(),
+        )
         .print(m);
     }
     drop(server);
