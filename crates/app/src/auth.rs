@@ -40,8 +40,29 @@ pub fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
+/// How stale `last_seen_at` may be before a request writes it again.
+const TOUCH_GAP_SECS: i64 = 60;
+
+/// Argon2id takes ~19 MiB and tens of milliseconds of one core per hash. Running more hashes at
+/// once than there are cores only queues them inside the CPU and multiplies memory; this gate
+/// keeps it to one per core (a burst of log-ins waits here instead).
+fn hash_gate() -> &'static tokio::sync::Semaphore {
+    static GATE: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    GATE.get_or_init(|| {
+        tokio::sync::Semaphore::new(
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+        )
+    })
+}
+
 pub async fn hash_password(password: &str) -> Result<String> {
     let pw = password.to_string();
+    let _permit = hash_gate()
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
         Argon2::default()
             .hash_password(pw.as_bytes())
@@ -55,6 +76,9 @@ pub async fn hash_password(password: &str) -> Result<String> {
 pub async fn verify_password(password: &str, hash: &str) -> bool {
     let pw = password.to_string();
     let h = hash.to_string();
+    let Ok(_permit) = hash_gate().acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || {
         Argon2::default()
             .verify_password(pw.as_bytes(), h.as_str())
@@ -460,7 +484,10 @@ pub async fn resolve_session(app: &App, token: &str, ctx: Ctx) -> Result<Princip
     if u.disabled {
         return Err(AppError::Unauthenticated);
     }
-    sessions::touch(&app.db, s.id, now, 60).await?;
+    // Write activity at most once a minute: most requests cost no write at all.
+    if s.last_seen_at.plus_secs(TOUCH_GAP_SECS) < now {
+        sessions::touch(&app.db, s.id, now, TOUCH_GAP_SECS).await?;
+    }
     let mut p = principal_for(app, &u, ctx).await?;
     p.session_id = Some(s.id);
     p.csrf = Some(s.csrf_token);

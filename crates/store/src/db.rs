@@ -223,6 +223,42 @@ fn query_of<DB: sqlx::Database>(
     }
 }
 
+/// SQLite resolves each *named* parameter (`$7`) by a linear scan of the statement's names, so a
+/// statement with thousands of `$n` (a multi-row INSERT) binds in quadratic time. When the
+/// placeholders appear exactly as `$1, $2, …, $n` in order, each once, anonymous `?` means the
+/// same and binds in constant time. Otherwise the text is returned unchanged.
+fn sqlite_positional(sql: Sql) -> Sql {
+    let Sql::Built(s) = sql else { return sql };
+    let bytes = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut expected = 1u64;
+    let mut last = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'$' {
+            let start = i + 1;
+            let mut end = start;
+            while end < bytes.len() && bytes[end].is_ascii_digit() {
+                end += 1;
+            }
+            if end > start {
+                if s[start..end].parse::<u64>().ok() != Some(expected) {
+                    return Sql::Built(s);
+                }
+                out.push_str(&s[last..i]);
+                out.push('?');
+                expected += 1;
+                last = end;
+                i = end;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out.push_str(&s[last..]);
+    Sql::Built(out)
+}
+
 /// A row from either engine.
 pub enum Row<'a> {
     Sqlite(&'a SqliteRow),
@@ -380,7 +416,14 @@ impl Db {
         f: impl Fn(Row<'_>) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
         match self {
-            Db::Sqlite(p, _) => run!(fetch_all, p, sql.into(), args, f, Row::Sqlite),
+            Db::Sqlite(p, _) => run!(
+                fetch_all,
+                p,
+                sqlite_positional(sql.into()),
+                args,
+                f,
+                Row::Sqlite
+            ),
             Db::Postgres(p) => run!(fetch_all, p, sql.into(), args, f, Row::Postgres),
         }
     }
@@ -392,7 +435,14 @@ impl Db {
         f: impl Fn(Row<'_>) -> Result<T, StoreError>,
     ) -> Result<Option<T>, StoreError> {
         match self {
-            Db::Sqlite(p, _) => run!(fetch_optional, p, sql.into(), args, f, Row::Sqlite),
+            Db::Sqlite(p, _) => run!(
+                fetch_optional,
+                p,
+                sqlite_positional(sql.into()),
+                args,
+                f,
+                Row::Sqlite
+            ),
             Db::Postgres(p) => run!(fetch_optional, p, sql.into(), args, f, Row::Postgres),
         }
     }
@@ -400,7 +450,7 @@ impl Db {
     /// A single statement outside an explicit transaction (reads, or idempotent housekeeping).
     pub async fn execute(&self, sql: impl Into<Sql>, args: Vec<Arg>) -> Result<u64, StoreError> {
         match self {
-            Db::Sqlite(p, _) => run!(execute, p, sql.into(), args),
+            Db::Sqlite(p, _) => run!(execute, p, sqlite_positional(sql.into()), args),
             Db::Postgres(p) => run!(execute, p, sql.into(), args),
         }
     }
@@ -495,7 +545,14 @@ impl Tx {
         f: impl Fn(Row<'_>) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
         match self {
-            Tx::Sqlite(t, _) => run!(fetch_all, &mut **t, sql.into(), args, f, Row::Sqlite),
+            Tx::Sqlite(t, _) => run!(
+                fetch_all,
+                &mut **t,
+                sqlite_positional(sql.into()),
+                args,
+                f,
+                Row::Sqlite
+            ),
             Tx::Postgres(t) => run!(fetch_all, &mut **t, sql.into(), args, f, Row::Postgres),
         }
     }
@@ -507,7 +564,14 @@ impl Tx {
         f: impl Fn(Row<'_>) -> Result<T, StoreError>,
     ) -> Result<Option<T>, StoreError> {
         match self {
-            Tx::Sqlite(t, _) => run!(fetch_optional, &mut **t, sql.into(), args, f, Row::Sqlite),
+            Tx::Sqlite(t, _) => run!(
+                fetch_optional,
+                &mut **t,
+                sqlite_positional(sql.into()),
+                args,
+                f,
+                Row::Sqlite
+            ),
             Tx::Postgres(t) => run!(fetch_optional, &mut **t, sql.into(), args, f, Row::Postgres),
         }
     }
@@ -518,7 +582,7 @@ impl Tx {
         args: Vec<Arg>,
     ) -> Result<u64, StoreError> {
         match self {
-            Tx::Sqlite(t, _) => run!(execute, &mut **t, sql.into(), args),
+            Tx::Sqlite(t, _) => run!(execute, &mut **t, sqlite_positional(sql.into()), args),
             Tx::Postgres(t) => run!(execute, &mut **t, sql.into(), args),
         }
     }
@@ -584,6 +648,33 @@ impl Params {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn positional_rewrite_only_for_in_order_placeholders() {
+        let text = |s: Sql| match s {
+            Sql::Built(s) => s,
+            Sql::Static(s) => s.to_string(),
+        };
+        assert_eq!(
+            text(sqlite_positional(Sql::Built(
+                "INSERT INTO t VALUES ($1, $2), ($3, $4)".into()
+            ))),
+            "INSERT INTO t VALUES (?, ?), (?, ?)"
+        );
+        // A placeholder used twice, or out of order, keeps its number.
+        let reused = "SELECT 1 WHERE a LIKE $1 OR b LIKE $1 LIMIT $2";
+        assert_eq!(text(sqlite_positional(Sql::Built(reused.into()))), reused);
+        let swapped = "SELECT 1 WHERE a = $2 AND b = $1";
+        assert_eq!(text(sqlite_positional(Sql::Built(swapped.into()))), swapped);
+        assert_eq!(
+            text(sqlite_positional(Sql::Built("SELECT $10".into()))),
+            "SELECT $10"
+        );
+        assert_eq!(
+            text(sqlite_positional(Sql::Static("SELECT $1"))),
+            "SELECT $1"
+        );
+    }
 
     #[tokio::test]
     async fn retry_repeats_retryable_failures_then_gives_up() {

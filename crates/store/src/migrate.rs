@@ -17,12 +17,20 @@ pub struct Migration {
     pub postgres: &'static str,
 }
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "foundation",
-    sqlite: include_str!("../../../migrations/sqlite/0001_foundation.sql"),
-    postgres: include_str!("../../../migrations/postgres/0001_foundation.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "foundation",
+        sqlite: include_str!("../../../migrations/sqlite/0001_foundation.sql"),
+        postgres: include_str!("../../../migrations/postgres/0001_foundation.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "org_kind_index",
+        sqlite: include_str!("../../../migrations/sqlite/0002_org_kind_index.sql"),
+        postgres: include_str!("../../../migrations/postgres/0002_org_kind_index.sql"),
+    },
+];
 
 impl Migration {
     pub fn script(&self, engine: Engine) -> &'static str {
@@ -189,6 +197,11 @@ mod tests {
     }
 
     #[test]
+    fn the_first_migration_creates_the_tables() {
+        assert!(tables(MIGRATIONS[0].sqlite).len() >= 9);
+    }
+
+    #[test]
     fn both_trees_have_the_same_versions_registered() {
         let registered: Vec<(i64, String)> = MIGRATIONS
             .iter()
@@ -211,8 +224,22 @@ mod tests {
         for m in MIGRATIONS {
             let s = tables(m.sqlite);
             let p = tables(m.postgres);
-            assert!(!s.is_empty());
             assert_eq!(s, p, "migration {} differs between engines", m.version);
+            let indexes = |sql: &str| -> Vec<String> {
+                let mut v: Vec<String> = sql
+                    .lines()
+                    .filter_map(|l| l.trim().split("INDEX ").nth(1))
+                    .filter_map(|rest| rest.split_whitespace().next().map(str::to_string))
+                    .collect();
+                v.sort();
+                v
+            };
+            assert_eq!(
+                indexes(m.sqlite),
+                indexes(m.postgres),
+                "migration {} indexes differ",
+                m.version
+            );
         }
     }
 
