@@ -362,7 +362,7 @@ impl Target {
                     .with_context(|| format!("cannot create database {name}"))?;
                 admin.close().await;
                 (
-                    replace_db_name(admin_url, &name),
+                    linli_store::replace_db_name(admin_url, &name),
                     Cleanup::Pg {
                         admin_url: admin_url.clone(),
                         name,
@@ -456,25 +456,6 @@ where
     let r = body(bdb.app()?.clone()).await;
     bdb.finish().await;
     r
-}
-
-/// Swap the database name in a PostgreSQL URL, keeping query parameters (as in linli-testkit).
-fn replace_db_name(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end);
-    let mut out = match path_start {
-        Some(i) => format!("{}/{name}", &base[..i]),
-        None => format!("{base}/{name}"),
-    };
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------------------------

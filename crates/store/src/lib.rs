@@ -11,4 +11,6 @@ mod db;
 pub mod migrate;
 pub mod repo;
 
-pub use db::{Arg, Db, Engine, Params, Retryable, Row, Sql, StoreError, Tx, retry};
+pub use db::{
+    Arg, Db, Engine, Params, Retryable, Row, Sql, StoreError, Tx, replace_db_name, retry,
+};

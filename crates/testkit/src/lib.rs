@@ -56,7 +56,7 @@ impl TestDb {
                     .await
                     .expect("create test database");
                 admin.close().await;
-                let url = replace_db_name(&admin_url, &name);
+                let url = linli_store::replace_db_name(&admin_url, &name);
                 let db = Db::connect(&url).await.expect("connect to test database");
                 TestDb {
                     db,
@@ -86,25 +86,6 @@ impl TestDb {
             Cleanup::Pg { .. } => None,
         }
     }
-}
-
-/// Swap the database name in a PostgreSQL URL, keeping query parameters.
-pub fn replace_db_name(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end);
-    let mut out = match path_start {
-        Some(i) => format!("{}/{name}", &base[..i]),
-        None => format!("{base}/{name}"),
-    };
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
 }
 
 impl Drop for TestDb {
@@ -140,24 +121,5 @@ impl Drop for TestDb {
                 .join();
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn db_name_swap() {
-        assert_eq!(
-            super::replace_db_name("postgres://u@h:5432/postgres", "x"),
-            "postgres://u@h:5432/x"
-        );
-        assert_eq!(
-            super::replace_db_name("postgres://h/db?sslmode=disable", "x"),
-            "postgres://h/x?sslmode=disable"
-        );
-        assert_eq!(
-            super::replace_db_name("postgres://h", "x"),
-            "postgres://h/x"
-        );
     }
 }
