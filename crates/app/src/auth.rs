@@ -10,7 +10,7 @@ use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use base64::Engine as _;
 use linli_domain::auth::Authz;
 use linli_domain::password::after_failure;
-use linli_domain::{Ts, totp};
+use linli_domain::totp;
 use linli_store::repo::sessions::{self, Session};
 use linli_store::repo::users::{self, User};
 use linli_store::repo::{roles, tokens};
@@ -133,13 +133,9 @@ fn actor_for<'a>(u: &'a User, ctx: &'a Ctx) -> Actor<'a> {
         user_id: Some(u.id),
         username: &u.username,
         unit_id: Some(u.unit_id),
-        chain: chain_of_path(&u.unit_path),
+        chain: linli_domain::org::tenant_of_path(&u.unit_path),
         ctx,
     }
-}
-
-pub fn chain_of_path(path: &str) -> String {
-    linli_domain::org::tenant_of(path.trim_end_matches('/').rsplit('/').next().unwrap_or(""))
 }
 
 fn anon_actor<'a>(username: &'a str, ctx: &'a Ctx) -> Actor<'a> {
@@ -287,7 +283,7 @@ pub async fn login(
                 let Some(counter) = totp::verify(
                     secret,
                     code,
-                    now.0 / 1_000_000,
+                    now.unix_secs(),
                     u.totp_last_counter.map(|c| c as u64),
                 ) else {
                     let (failed, lock) = after_failure(&app.cfg.lockout, u.failed_count, now);
@@ -372,7 +368,7 @@ pub async fn complete_totp(
         } else {
             u.totp_last_counter.map(|c| c as u64)
         };
-        let Some(counter) = totp::verify(&secret, code, now.0 / 1_000_000, last) else {
+        let Some(counter) = totp::verify(&secret, code, now.unix_secs(), last) else {
             let (failed, lock) = after_failure(&app.cfg.lockout, u.failed_count, now);
             users::record_failure(&mut tx, u.id, failed, lock, now).await?;
             if lock.is_some() {
@@ -672,7 +668,7 @@ pub async fn confirm_totp_enrolment(app: &App, p: &Principal, code: &str) -> Res
             .pending_secret
             .ok_or_else(|| AppError::invalid("no_pending_enrolment", "请先生成新的密钥"))?;
         let counter =
-            totp::verify(&secret, code, now.0 / 1_000_000, None).ok_or(AppError::BadTotp)?;
+            totp::verify(&secret, code, now.unix_secs(), None).ok_or(AppError::BadTotp)?;
         users::set_totp(&mut tx, p.user_id, Some(secret), Some(counter as i64), now).await?;
         sessions::set_pending_secret(&mut tx, sid, None).await?;
         record(
@@ -691,8 +687,4 @@ pub async fn confirm_totp_enrolment(app: &App, p: &Principal, code: &str) -> Res
 /// Purge sessions that can no longer be used (run periodically by the server).
 pub async fn purge_sessions(app: &App) -> Result<u64> {
     Ok(sessions::purge_expired(&app.db, app.now(), app.cfg.session_idle_secs).await?)
-}
-
-pub fn now_secs(ts: Ts) -> i64 {
-    ts.0 / 1_000_000
 }

@@ -1,14 +1,14 @@
 //! First start and demo data: the root unit, the built-in roles, the first administrator, and
 //! (with `--demo`) the 北京市东城区 demo district with grids, departments and staff accounts.
 
-use linli_domain::auth::{Authz, BUILTIN_ROLES, DataScope, Grant, Permission};
+use linli_domain::auth::{Authz, DataScope, Grant, Permission};
 use linli_domain::org::{OrgKind, ROOT_TENANT, child_path, tenant_of};
 use linli_store::repo::org::{self as org_repo, OrgUnit};
 use linli_store::repo::{roles, users};
 use linli_store::retry;
 
 use crate::audit::{Actor, Event, record};
-use crate::auth::{hash_password, random_bytes};
+use crate::auth::random_bytes;
 use crate::divisions::{self, DivisionRow};
 use crate::users::NewUser;
 use crate::{App, AppError, Ctx, Principal, Result};
@@ -390,14 +390,4 @@ pub async fn load_demo(app: &App, demo_password: Option<&str>) -> Result<Option<
         crate::users::grant_role(app, &sys, u.id, role, unit.id, *scope).await?;
     }
     Ok(Some(pw))
-}
-
-/// The built-in role keys, for help texts.
-pub fn builtin_role_keys() -> Vec<&'static str> {
-    BUILTIN_ROLES.iter().map(|r| r.key).collect()
-}
-
-/// Hash a password for the CLI without a running server.
-pub async fn hash(pw: &str) -> Result<String> {
-    hash_password(pw).await
 }

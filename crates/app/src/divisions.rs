@@ -11,7 +11,6 @@ use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 
-use linli_domain::Ts;
 use linli_domain::org::{OrgKind, child_path, community_subtype, street_subtype, tenant_of};
 use linli_store::repo::org::{self as org_repo, OrgUnit};
 use linli_store::{Arg, Params, Tx, retry};
@@ -353,8 +352,4 @@ pub async fn insert_batch(tx: &mut Tx, units: &[OrgUnit]) -> Result<()> {
     );
     tx.execute(sql, p.args).await?;
     Ok(())
-}
-
-pub fn now_label(ts: Ts) -> String {
-    ts.display_cst()
 }

@@ -71,12 +71,6 @@ impl Principal {
 
     /// The tenant chain this principal's own actions are audited on.
     pub fn chain(&self) -> String {
-        linli_domain::org::tenant_of(
-            self.unit_path
-                .trim_end_matches('/')
-                .rsplit('/')
-                .next()
-                .unwrap_or(""),
-        )
+        linli_domain::org::tenant_of_path(&self.unit_path)
     }
 }

@@ -70,6 +70,20 @@ pub enum Break {
     Gap { expected: i64, found: i64 },
 }
 
+impl std::fmt::Display for Break {
+    /// In Chinese: shown by the console, the API and `linli audit verify`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Break::Altered { seq } => write!(f, "第 {seq} 条记录内容被篡改"),
+            Break::Unlinked { seq } => write!(f, "第 {seq} 条记录与前一条的链接断开"),
+            Break::Gap { expected, found } => write!(
+                f,
+                "序号不连续：应为 {expected}，实为 {found}（记录被删除或截断）"
+            ),
+        }
+    }
+}
+
 /// Walks records of one chain in `seq` order. Feed rows one at a time so a chain of millions
 /// of rows verifies in constant memory.
 #[derive(Debug)]

@@ -191,16 +191,6 @@ pub fn cst(y: i32, m: u8, d: u8, hh: u8, mm: u8) -> Option<Ts> {
     Some(Ts::from_datetime(dt.assume_offset(CST)))
 }
 
-/// Duration helper used by callers that pause clocks.
-pub fn secs_between(a: Ts, b: Ts) -> i64 {
-    (b.0 - a.0) / 1_000_000
-}
-
-/// The current day in China time.
-pub fn today_cst(now: Ts) -> Date {
-    cst_date(now)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

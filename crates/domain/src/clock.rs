@@ -36,6 +36,10 @@ impl Ts {
     pub const fn micros(self) -> i64 {
         self.0
     }
+    /// Whole seconds since the epoch (for TOTP counters).
+    pub const fn unix_secs(self) -> i64 {
+        self.0.div_euclid(1_000_000)
+    }
     pub fn plus_secs(self, secs: i64) -> Ts {
         Ts(self.0.saturating_add(secs.saturating_mul(1_000_000)))
     }

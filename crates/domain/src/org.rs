@@ -176,6 +176,12 @@ pub fn tenant_of(code: &str) -> String {
     t
 }
 
+/// The tenant a unit belongs to, from its materialized path (its own code is the last segment);
+/// `000000` for the root.
+pub fn tenant_of_path(path: &str) -> String {
+    tenant_of(path.trim_end_matches('/').rsplit('/').next().unwrap_or(""))
+}
+
 /// The tenant of units above county level and of the root.
 pub const ROOT_TENANT: &str = "000000";
 
@@ -205,18 +211,6 @@ pub fn is_within(path: &str, ancestor_path: &str) -> bool {
 /// Depth of a path: `/` is 0, `/11/` is 1.
 pub fn depth(path: &str) -> usize {
     path.matches('/').count().saturating_sub(1)
-}
-
-/// The kind of an official statistical division code, by its length.
-pub fn kind_of_division_code(code: &str) -> Option<OrgKind> {
-    match code.len() {
-        2 => Some(OrgKind::Province),
-        4 => Some(OrgKind::City),
-        6 => Some(OrgKind::District),
-        9 => Some(OrgKind::Street),
-        12 => Some(OrgKind::Community),
-        _ => None,
-    }
 }
 
 /// The street-level subtype by GB/T 10114: 001–099 街道, 100–199 镇, 200–399 乡.

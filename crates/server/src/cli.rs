@@ -354,18 +354,7 @@ pub async fn audit_verify(cfg: Config) -> anyhow::Result<ExitCode> {
             None => println!("链 {}：{} 条记录，完整", r.chain, r.verified),
             Some(b) => {
                 broken = true;
-                let what = match b {
-                    linli_domain::audit::Break::Altered { seq } => {
-                        format!("第 {seq} 条记录内容被篡改")
-                    }
-                    linli_domain::audit::Break::Unlinked { seq } => {
-                        format!("第 {seq} 条记录与前一条的链接断开")
-                    }
-                    linli_domain::audit::Break::Gap { expected, found } => {
-                        format!("序号不连续：应为 {expected}，实为 {found}")
-                    }
-                };
-                println!("链 {}：前 {} 条完整；首个断点：{what}", r.chain, r.verified);
+                println!("链 {}：前 {} 条完整；首个断点：{b}", r.chain, r.verified);
             }
         }
     }

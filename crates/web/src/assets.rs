@@ -32,11 +32,6 @@ assets! {
     "vendor/leaflet/images/marker-shadow.png" => "image/png",
 }
 
-/// A version tag for cache-busting URLs: changes whenever the binary's assets change.
-pub fn version() -> &'static str {
-    env!("CARGO_PKG_VERSION")
-}
-
 pub async fn serve(Path(path): Path<String>) -> Response {
     match ASSETS.iter().find(|(p, _, _)| *p == path) {
         Some((_, mime, body)) => (

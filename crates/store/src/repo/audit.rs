@@ -201,8 +201,3 @@ pub async fn head(db: &Db, chain: &str) -> Result<Option<(i64, String)>, StoreEr
     )
     .await
 }
-
-pub async fn count(db: &Db) -> Result<i64, StoreError> {
-    db.fetch_one_i64("SELECT COUNT(*) AS n FROM audit_log", vec![])
-        .await
-}

@@ -228,11 +228,6 @@ pub async fn use_totp_counter(tx: &mut Tx, id: Uuid, counter: i64) -> Result<boo
     Ok(n == 1)
 }
 
-pub async fn count(db: &Db) -> Result<i64, StoreError> {
-    db.fetch_one_i64("SELECT COUNT(*) AS n FROM users", vec![])
-        .await
-}
-
 /// Usernames of the given accounts, in one query (for labelling audit targets).
 pub async fn usernames(db: &Db, ids: &[Uuid]) -> Result<Vec<(Uuid, String)>, StoreError> {
     if ids.is_empty() {

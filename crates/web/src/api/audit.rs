@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use linli_domain::Ts;
-use linli_domain::audit::{AuditRecord, Break};
+use linli_domain::audit::AuditRecord;
 use linli_store::repo::audit::ListQuery;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -156,16 +156,6 @@ pub struct ChainDto {
     pub broken: Option<String>,
 }
 
-pub fn describe(b: &Break) -> String {
-    match b {
-        Break::Altered { seq } => format!("第 {seq} 条记录内容被篡改"),
-        Break::Unlinked { seq } => format!("第 {seq} 条记录与前一条的链接断开"),
-        Break::Gap { expected, found } => {
-            format!("序号不连续：应为 {expected}，实为 {found}（记录被删除或截断）")
-        }
-    }
-}
-
 /// Verify every hash chain of the trail.
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", responses((status = 200, body = Vec<ChainDto>), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn verify(
@@ -179,7 +169,7 @@ pub async fn verify(
             .into_iter()
             .map(|r| ChainDto {
                 ok: r.broken.is_none(),
-                broken: r.broken.as_ref().map(describe),
+                broken: r.broken.as_ref().map(ToString::to_string),
                 chain: r.chain,
                 verified: r.verified,
             })

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::{FragmentWrap, PageError, Shell, fail, fragment_error, render, unit_names};
 use crate::AppState;
-use crate::api::audit::{ListParams, cursor_of, describe, to_query};
+use crate::api::audit::{ListParams, cursor_of, to_query};
 use crate::api::encode_cursor;
 use crate::auth::{ApiQuery, ConsoleAuth, urlencode};
 
@@ -288,7 +288,7 @@ async fn verify(State(s): State<AppState>, ConsoleAuth(p): ConsoleAuth) -> Respo
             for r in reports {
                 chains.push(ChainView {
                     name: chain_name(&s, &r.chain).await,
-                    broken: r.broken.as_ref().map(describe),
+                    broken: r.broken.as_ref().map(ToString::to_string),
                     verified: r.verified,
                     chain: r.chain,
                 });
