@@ -196,8 +196,7 @@ pub async fn login(
     };
     let now = app.now();
     let Some(user) = user else {
-        retry(|| async {
-            let mut tx = app.db.begin_write().await?;
+        write_tx!(app, |tx| {
             record(
                 &mut tx,
                 now,
@@ -207,10 +206,7 @@ pub async fn login(
                     .reason("用户名不存在"),
             )
             .await?;
-            tx.commit().await?;
-            Ok::<_, AppError>(())
-        })
-        .await?;
+        })?;
         return Err(AppError::BadCredentials);
     };
 
@@ -539,21 +535,16 @@ pub async fn logout(app: &App, p: &Principal) -> Result<()> {
         return Ok(());
     };
     let now = app.now();
-    retry(|| async {
-        let mut tx = app.db.begin_write().await?;
+    write_tx!(app, |tx| {
         sessions::delete(&mut tx, sid).await?;
         record(&mut tx, now, p.into(), Event::ok("logout", "session", sid)).await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(())
     })
-    .await
 }
 
 /// End every session of the caller (登出所有设备), including the current one.
 pub async fn logout_everywhere(app: &App, p: &Principal) -> Result<u64> {
     let now = app.now();
-    retry(|| async {
-        let mut tx = app.db.begin_write().await?;
+    write_tx!(app, |tx| {
         let n = sessions::delete_for_user(&mut tx, p.user_id).await?;
         record(
             &mut tx,
@@ -562,10 +553,8 @@ pub async fn logout_everywhere(app: &App, p: &Principal) -> Result<u64> {
             Event::ok("logout.all", "user", p.user_id).detail(serde_json::json!({"sessions": n})),
         )
         .await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(n)
+        n
     })
-    .await
 }
 
 pub async fn my_sessions(app: &App, p: &Principal) -> Result<Vec<Session>> {
@@ -575,8 +564,7 @@ pub async fn my_sessions(app: &App, p: &Principal) -> Result<Vec<Session>> {
 /// End one of the caller's own sessions.
 pub async fn end_my_session(app: &App, p: &Principal, id: Uuid) -> Result<()> {
     let now = app.now();
-    retry(|| async {
-        let mut tx = app.db.begin_write().await?;
+    write_tx!(app, |tx| {
         let s = sessions::get_tx(&mut tx, id)
             .await?
             .filter(|s| s.user_id == p.user_id)
@@ -589,10 +577,7 @@ pub async fn end_my_session(app: &App, p: &Principal, id: Uuid) -> Result<()> {
             Event::ok("session.end", "session", s.id),
         )
         .await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(())
     })
-    .await
 }
 
 /// Change one's own password; every other session of the account ends.
@@ -618,8 +603,7 @@ pub async fn change_password(app: &App, p: &Principal, current: &str, new: &str)
     }
     let hash = hash_password(new).await?;
     let now = app.now();
-    retry(|| async {
-        let mut tx = app.db.begin_write().await?;
+    write_tx!(app, |tx| {
         users::set_password(&mut tx, p.user_id, &hash, false, now).await?;
         if let Some(keep) = p.session_id {
             sessions::delete_for_user_except(&mut tx, p.user_id, keep).await?;
@@ -631,10 +615,7 @@ pub async fn change_password(app: &App, p: &Principal, current: &str, new: &str)
             Event::ok("password.change", "user", p.user_id),
         )
         .await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(())
     })
-    .await
 }
 
 /// Start enrolling a TOTP authenticator from the profile page: a new secret is parked on the
@@ -659,8 +640,7 @@ pub async fn pending_enrolment_secret(app: &App, p: &Principal) -> Result<Option
 pub async fn confirm_totp_enrolment(app: &App, p: &Principal, code: &str) -> Result<()> {
     let sid = p.session_id.ok_or(AppError::Forbidden)?;
     let now = app.now();
-    retry(|| async {
-        let mut tx = app.db.begin_write().await?;
+    write_tx!(app, |tx| {
         let s = sessions::get_tx(&mut tx, sid)
             .await?
             .ok_or(AppError::Unauthenticated)?;
@@ -678,10 +658,7 @@ pub async fn confirm_totp_enrolment(app: &App, p: &Principal, code: &str) -> Res
             Event::ok("totp.enrol", "user", p.user_id),
         )
         .await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(())
     })
-    .await
 }
 
 /// Purge sessions that can no longer be used (run periodically by the server).

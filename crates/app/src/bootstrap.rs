@@ -5,7 +5,6 @@ use linli_domain::auth::{Authz, DataScope, Grant, Permission};
 use linli_domain::org::{OrgKind, ROOT_TENANT, child_path, tenant_of};
 use linli_store::repo::org::{self as org_repo, OrgUnit};
 use linli_store::repo::{roles, users};
-use linli_store::retry;
 
 use crate::audit::{Actor, Event, record};
 use crate::auth::random_bytes;
@@ -74,8 +73,7 @@ pub async fn system_principal(app: &App, ctx: Ctx) -> Result<Principal> {
 /// Make sure the root unit and the built-in roles exist. Idempotent; run at every start.
 pub async fn ensure_base(app: &App, platform_name: &str) -> Result<()> {
     let now = app.now();
-    retry(|| async {
-        let mut tx = app.db.begin_write().await?;
+    write_tx!(app, |tx| {
         let has_root = tx
             .fetch_one_i64(
                 "SELECT COUNT(*) AS n FROM org_units WHERE tenant = '000000' AND kind = 'root'",
@@ -102,10 +100,7 @@ pub async fn ensure_base(app: &App, platform_name: &str) -> Result<()> {
             org_repo::insert(&mut tx, &root).await?;
         }
         roles::sync_builtin(&mut tx, now).await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(())
     })
-    .await
 }
 
 /// Create `admin` (系统管理员 over the whole tree) if there is no such account yet.
@@ -332,8 +327,7 @@ pub async fn load_demo(app: &App, demo_password: Option<&str>) -> Result<Option<
         }
     }
     if !extra.is_empty() {
-        retry(|| async {
-            let mut tx = app.db.begin_write().await?;
+        write_tx!(app, |tx| {
             for chunk in extra.chunks(400) {
                 divisions::insert_batch(&mut tx, chunk).await?;
             }
@@ -351,10 +345,7 @@ pub async fn load_demo(app: &App, demo_password: Option<&str>) -> Result<Option<
                     .detail(serde_json::json!({"units": extra.len()})),
             )
             .await?;
-            tx.commit().await?;
-            Ok::<_, AppError>(())
-        })
-        .await?;
+        })?;
     }
     // Accounts.
     if users::by_username(&app.db, DEMO_USERS[0].0)

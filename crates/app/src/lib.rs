@@ -4,6 +4,24 @@
 //! HTTP handlers and CLI commands are thin callers of these functions.
 #![forbid(unsafe_code)]
 
+/// `write_tx!(app, |tx| { … })`: run the block in a write transaction bound to `tx` and commit
+/// it; the whole attempt starts again from scratch on serialization failures, deadlocks and a
+/// busy SQLite file ([`linli_store::retry`]). A `?` inside the block abandons the attempt (the
+/// transaction rolls back) and returns the error. Evaluates to `Result<T, AppError>` where `T`
+/// is the block's value. A macro rather than a function so the block may borrow freely from the
+/// caller, exactly as the written-out form would.
+macro_rules! write_tx {
+    ($app:expr, |$tx:ident| $body:block) => {
+        linli_store::retry(|| async {
+            let mut $tx = $app.db.begin_write().await?;
+            let out = $body;
+            $tx.commit().await?;
+            Ok::<_, $crate::AppError>(out)
+        })
+        .await
+    };
+}
+
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;

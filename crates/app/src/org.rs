@@ -3,7 +3,6 @@
 use linli_domain::auth::Permission;
 use linli_domain::org::{OrgKind, child_path, tenant_of, validate_code};
 use linli_store::repo::org::{self as repo, ListQuery, OrgUnit, UnitWithCounts};
-use linli_store::retry;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -119,8 +118,7 @@ pub async fn create(app: &App, p: &Principal, n: NewUnit) -> Result<OrgUnit> {
         code,
         name,
     };
-    retry(|| async {
-        let mut tx = app.db.begin_write().await?;
+    write_tx!(app, |tx| {
         repo::insert(&mut tx, &unit).await.map_err(|e| match e {
             linli_store::StoreError::Unique(_) => AppError::Conflict("该代码已被使用".into()),
             e => e.into(),
@@ -133,10 +131,7 @@ pub async fn create(app: &App, p: &Principal, n: NewUnit) -> Result<OrgUnit> {
                 .detail(serde_json::json!({"code": unit.code, "name": unit.name})),
         )
         .await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(())
-    })
-    .await?;
+    })?;
     Ok(unit)
 }
 
@@ -155,8 +150,7 @@ pub async fn update(
     p.require_on(Permission::OrgManage, &u, "单位")?;
     let name = validate_name(name)?;
     let now = app.now();
-    retry(|| async {
-        let mut tx = app.db.begin_write().await?;
+    write_tx!(app, |tx| {
         if !repo::update(&mut tx, id, expected_version, &name, active, now).await? {
             return Err(AppError::Stale);
         }
@@ -168,10 +162,7 @@ pub async fn update(
                 .detail(serde_json::json!({"from": u.name, "to": name, "active": active})),
         )
         .await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(())
-    })
-    .await?;
+    })?;
     repo::get(&app.db, id)
         .await?
         .ok_or(AppError::NotFound("单位"))

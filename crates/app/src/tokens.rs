@@ -5,7 +5,6 @@ use linli_domain::auth::Permission;
 use linli_store::repo::org as org_repo;
 use linli_store::repo::tokens::{self as repo, ApiToken};
 use linli_store::repo::users;
-use linli_store::retry;
 use uuid::Uuid;
 
 use crate::audit::{Event, record};
@@ -53,8 +52,7 @@ pub async fn create(
     let id = linli_domain::ids::new_id();
     let now = app.now();
     let shown: String = secret.chars().take(PREFIX.len() + 6).collect();
-    retry(|| async {
-        let mut tx = app.db.begin_write().await?;
+    write_tx!(app, |tx| {
         repo::insert(
             &mut tx, id, &name, &hash, &shown, user.id, unit.id, &unit.path, p.user_id, now,
             expires_at,
@@ -69,10 +67,7 @@ pub async fn create(
             ),
         )
         .await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(())
-    })
-    .await?;
+    })?;
     let mut tx = app.db.begin_read().await?;
     let t = repo::get_tx(&mut tx, id)
         .await?
@@ -101,8 +96,7 @@ pub async fn list(app: &App, p: &Principal) -> Result<Vec<ApiToken>> {
 pub async fn revoke(app: &App, p: &Principal, id: Uuid) -> Result<()> {
     p.require(Permission::TokenManage)?;
     let now = app.now();
-    retry(|| async {
-        let mut tx = app.db.begin_write().await?;
+    write_tx!(app, |tx| {
         let t = repo::get_tx(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound("令牌"))?;
@@ -124,8 +118,5 @@ pub async fn revoke(app: &App, p: &Principal, id: Uuid) -> Result<()> {
             Event::ok("token.revoke", "api_token", id),
         )
         .await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(())
     })
-    .await
 }

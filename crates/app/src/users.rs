@@ -5,7 +5,6 @@ use linli_store::repo::org::{self as org_repo, OrgUnit};
 use linli_store::repo::roles::{self as roles_repo, Assignment, Role};
 use linli_store::repo::sessions;
 use linli_store::repo::users::{self as repo, ListQuery, User};
-use linli_store::retry;
 use uuid::Uuid;
 
 use crate::audit::{Event, record};
@@ -98,8 +97,7 @@ pub async fn create(app: &App, p: &Principal, n: NewUser) -> Result<User> {
         updated_at: now,
         version: 1,
     };
-    retry(|| async {
-        let mut tx = app.db.begin_write().await?;
+    write_tx!(app, |tx| {
         repo::insert(&mut tx, &user).await.map_err(|e| match e {
             linli_store::StoreError::Unique(_) => AppError::Conflict("用户名已被使用".into()),
             e => e.into(),
@@ -112,10 +110,7 @@ pub async fn create(app: &App, p: &Principal, n: NewUser) -> Result<User> {
                 .detail(serde_json::json!({"username": user.username, "unit": unit.code, "kind": user.kind})),
         )
         .await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(())
-    })
-    .await?;
+    })?;
     Ok(user)
 }
 
@@ -140,8 +135,7 @@ pub async fn reset_password(app: &App, p: &Principal, id: Uuid, new_password: &s
         .map_err(|e| AppError::invalid("weak_password", e.to_string()))?;
     let hash = hash_password(new_password).await?;
     let now = app.now();
-    retry(|| async {
-        let mut tx = app.db.begin_write().await?;
+    write_tx!(app, |tx| {
         repo::set_password(&mut tx, u.id, &hash, true, now).await?;
         sessions::delete_for_user(&mut tx, u.id).await?;
         record(
@@ -151,10 +145,7 @@ pub async fn reset_password(app: &App, p: &Principal, id: Uuid, new_password: &s
             Event::ok("user.reset_password", "user", u.id),
         )
         .await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(())
     })
-    .await
 }
 
 pub async fn set_disabled(
@@ -169,8 +160,7 @@ pub async fn set_disabled(
         return Err(AppError::invalid("self_disable", "不能停用自己的账号"));
     }
     let now = app.now();
-    retry(|| async {
-        let mut tx = app.db.begin_write().await?;
+    write_tx!(app, |tx| {
         repo::set_disabled(&mut tx, u.id, disabled, now).await?;
         if disabled {
             sessions::delete_for_user(&mut tx, u.id).await?;
@@ -187,18 +177,14 @@ pub async fn set_disabled(
             Event::ok(action, "user", u.id).reason(reason),
         )
         .await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(())
     })
-    .await
 }
 
 /// 安全管理员: clear a lockout.
 pub async fn unlock(app: &App, p: &Principal, id: Uuid) -> Result<()> {
     let u = visible_user(app, p, id, Permission::SecurityManage).await?;
     let now = app.now();
-    retry(|| async {
-        let mut tx = app.db.begin_write().await?;
+    write_tx!(app, |tx| {
         repo::unlock(&mut tx, u.id, now).await?;
         record(
             &mut tx,
@@ -207,18 +193,14 @@ pub async fn unlock(app: &App, p: &Principal, id: Uuid) -> Result<()> {
             Event::ok("user.unlock", "user", u.id),
         )
         .await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(())
     })
-    .await
 }
 
 /// 安全管理员: end every session of a user (e.g. a lost phone).
 pub async fn force_logout(app: &App, p: &Principal, id: Uuid) -> Result<u64> {
     let u = visible_user(app, p, id, Permission::SecurityManage).await?;
     let now = app.now();
-    retry(|| async {
-        let mut tx = app.db.begin_write().await?;
+    write_tx!(app, |tx| {
         let n = sessions::delete_for_user(&mut tx, u.id).await?;
         record(
             &mut tx,
@@ -227,18 +209,15 @@ pub async fn force_logout(app: &App, p: &Principal, id: Uuid) -> Result<u64> {
             Event::ok("user.force_logout", "user", u.id).detail(serde_json::json!({"sessions": n})),
         )
         .await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(n)
+        n
     })
-    .await
 }
 
 /// 安全管理员: remove a user's second factor so they enrol again.
 pub async fn reset_totp(app: &App, p: &Principal, id: Uuid) -> Result<()> {
     let u = visible_user(app, p, id, Permission::SecurityManage).await?;
     let now = app.now();
-    retry(|| async {
-        let mut tx = app.db.begin_write().await?;
+    write_tx!(app, |tx| {
         repo::set_totp(&mut tx, u.id, None, None, now).await?;
         sessions::delete_for_user(&mut tx, u.id).await?;
         record(
@@ -248,10 +227,7 @@ pub async fn reset_totp(app: &App, p: &Principal, id: Uuid) -> Result<()> {
             Event::ok("user.reset_totp", "user", u.id),
         )
         .await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(())
     })
-    .await
 }
 
 /// The caller's own role grants (no permission needed to know one's own roles).
@@ -310,8 +286,7 @@ pub async fn grant_role(
     }
     let now = app.now();
     let gid = linli_domain::ids::new_id();
-    retry(|| async {
-        let mut tx = app.db.begin_write().await?;
+    write_tx!(app, |tx| {
         roles_repo::grant(
             &mut tx,
             gid,
@@ -339,10 +314,7 @@ pub async fn grant_role(
             ),
         )
         .await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(())
-    })
-    .await?;
+    })?;
     Ok(gid)
 }
 
@@ -351,8 +323,7 @@ pub async fn revoke_role(app: &App, p: &Principal, assignment_id: Uuid) -> Resul
         return Err(AppError::Forbidden);
     }
     let now = app.now();
-    retry(|| async {
-        let mut tx = app.db.begin_write().await?;
+    write_tx!(app, |tx| {
         let (user_id, role_key, unit_id, unit_path) =
             roles_repo::assignment_tx(&mut tx, assignment_id)
                 .await?
@@ -385,18 +356,14 @@ pub async fn revoke_role(app: &App, p: &Principal, assignment_id: Uuid) -> Resul
             Event::ok("role.revoke", "user", user_id).detail(serde_json::json!({"role": role_key})),
         )
         .await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(())
     })
-    .await
 }
 
 /// 安全管理员: require (or stop requiring) a second factor for everyone holding a role.
 pub async fn set_role_totp(app: &App, p: &Principal, role_key: &str, require: bool) -> Result<()> {
     p.require(Permission::RoleManage)?;
     let now = app.now();
-    retry(|| async {
-        let mut tx = app.db.begin_write().await?;
+    write_tx!(app, |tx| {
         if !roles_repo::set_require_totp(&mut tx, role_key, require, now).await? {
             return Err(AppError::NotFound("角色"));
         }
@@ -408,8 +375,5 @@ pub async fn set_role_totp(app: &App, p: &Principal, role_key: &str, require: bo
                 .detail(serde_json::json!({"require": require})),
         )
         .await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(())
     })
-    .await
 }
