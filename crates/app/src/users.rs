@@ -333,12 +333,7 @@ pub async fn revoke_role(app: &App, p: &Principal, assignment_id: Uuid) -> Resul
             unit_path: &unit_path,
             owner: None,
         };
-        let perms = roles_repo::list(&app.db)
-            .await?
-            .into_iter()
-            .find(|r| r.key == role_key)
-            .map(|r| r.permissions)
-            .unwrap_or_default();
+        let perms = roles_repo::permissions_tx(&mut tx, &role_key).await?;
         if !p.authz.allows(Permission::OrgRead, t) {
             return Err(AppError::NotFound("授权"));
         }

@@ -60,12 +60,6 @@ pub async fn sync_builtin(tx: &mut Tx, now: Ts) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn perms_of(list: &str) -> Vec<Permission> {
-    let mut v: Vec<Permission> = list.split(',').filter_map(Permission::parse).collect();
-    v.sort();
-    v
-}
-
 pub async fn list(db: &Db) -> Result<Vec<Role>, StoreError> {
     let roles = db
         .fetch_all(
@@ -85,12 +79,12 @@ pub async fn list(db: &Db) -> Result<Vec<Role>, StoreError> {
     Ok(roles
         .into_iter()
         .map(|mut r| {
-            let list: Vec<String> = perms
+            r.permissions = perms
                 .iter()
                 .filter(|(k, _)| *k == r.key)
-                .map(|(_, p)| p.clone())
+                .filter_map(|(_, p)| Permission::parse(p))
                 .collect();
-            r.permissions = perms_of(&list.join(","));
+            r.permissions.sort();
             r
         })
         .collect())
@@ -111,7 +105,35 @@ fn role_row(r: Row<'_>) -> Result<Role, StoreError> {
 }
 
 pub async fn get(db: &Db, key: &str) -> Result<Option<Role>, StoreError> {
-    Ok(list(db).await?.into_iter().find(|r| r.key == key))
+    let mut tx = db.begin_read().await?;
+    let role = tx
+        .fetch_optional(
+            "SELECT key, name, description, builtin, require_totp, default_scope, version FROM roles WHERE key = $1",
+            args![key],
+            role_row,
+        )
+        .await?;
+    let Some(mut role) = role else {
+        return Ok(None);
+    };
+    role.permissions = permissions_tx(&mut tx, key).await?;
+    Ok(Some(role))
+}
+
+/// The permissions of one role, read inside the caller's transaction.
+pub async fn permissions_tx(tx: &mut Tx, key: &str) -> Result<Vec<Permission>, StoreError> {
+    let mut v: Vec<Permission> = tx
+        .fetch_all(
+            "SELECT permission FROM role_permissions WHERE role_key = $1",
+            args![key],
+            |r| r.text("permission"),
+        )
+        .await?
+        .iter()
+        .filter_map(|k| Permission::parse(k))
+        .collect();
+    v.sort();
+    Ok(v)
 }
 
 pub async fn set_require_totp(
