@@ -40,6 +40,19 @@ permissions! {
     SecurityManage = "security.manage", "解锁账号、强制下线";
     TokenManage = "token.manage", "管理接口令牌";
     AuditRead = "audit.read", "查阅审计日志";
+    CaseCreate = "case.create", "受理登记工单";
+    CaseRead = "case.read", "查看工单";
+    CaseDispatch = "case.dispatch", "立案、派遣、审核退单与延期";
+    CaseHandle = "case.handle", "签收、办理、反馈工单";
+    CaseVerify = "case.verify", "核实结案";
+    CaseVisit = "case.visit", "回访与重办";
+    CaseSupervise = "case.supervise", "督办";
+    CasePersonal = "case.personal", "查看诉求人完整联系方式";
+    WhistleBlow = "whistle.blow", "吹哨、结哨与评价";
+    WhistleRespond = "whistle.respond", "响应吹哨并报到";
+    CatalogueManage = "catalogue.manage", "维护派单目录与吹哨目录";
+    CalendarManage = "calendar.manage", "维护工作日历";
+    AssessmentRead = "assessment.read", "查看考核统计";
 }
 
 /// How far an assignment reaches from the unit it is held at.
@@ -106,6 +119,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             UserManage,
             RoleGrant,
             TokenManage,
+            CalendarManage,
         ],
         default_scope: DataScope::Subtree,
         require_totp: false,
@@ -130,7 +144,19 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         key: "district_staff",
         name: "区级工作人员",
         description: "区级指挥调度、督办与考核",
-        permissions: &[OrgRead, UserRead],
+        permissions: &[
+            OrgRead,
+            UserRead,
+            CaseCreate,
+            CaseRead,
+            CaseDispatch,
+            CaseVerify,
+            CaseVisit,
+            CaseSupervise,
+            CasePersonal,
+            CatalogueManage,
+            AssessmentRead,
+        ],
         default_scope: DataScope::Subtree,
         require_totp: false,
     },
@@ -138,7 +164,19 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         key: "street_staff",
         name: "街道工作人员",
         description: "街道受理、派遣、吹哨与考核",
-        permissions: &[OrgRead, UserRead],
+        permissions: &[
+            OrgRead,
+            UserRead,
+            CaseCreate,
+            CaseRead,
+            CaseDispatch,
+            CaseHandle,
+            CaseVerify,
+            CaseVisit,
+            CasePersonal,
+            WhistleBlow,
+            AssessmentRead,
+        ],
         default_scope: DataScope::Subtree,
         require_totp: false,
     },
@@ -146,7 +184,9 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         key: "community_staff",
         name: "社区工作者",
         description: "社区受理、走访、核实与服务",
-        permissions: &[OrgRead, UserRead],
+        permissions: &[
+            OrgRead, UserRead, CaseCreate, CaseRead, CaseHandle, CaseVerify,
+        ],
         default_scope: DataScope::Subtree,
         require_totp: false,
     },
@@ -154,7 +194,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         key: "grid_worker",
         name: "网格员",
         description: "巡查上报、信息采集、核实反馈，仅限本网格",
-        permissions: &[OrgRead],
+        permissions: &[OrgRead, CaseCreate, CaseRead, CaseVerify],
         default_scope: DataScope::Unit,
         require_totp: false,
     },
@@ -162,7 +202,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         key: "dept_handler",
         name: "部门办理人员",
         description: "签收、办理、反馈派至本部门的工单",
-        permissions: &[OrgRead],
+        permissions: &[OrgRead, CaseRead, CaseHandle, WhistleRespond],
         default_scope: DataScope::Unit,
         require_totp: false,
     },
@@ -170,7 +210,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         key: "hotline_operator",
         name: "热线话务员",
         description: "12345 热线受理，录入工单",
-        permissions: &[OrgRead],
+        permissions: &[OrgRead, CaseCreate, CaseRead, CaseVisit, CasePersonal],
         default_scope: DataScope::Subtree,
         require_totp: false,
     },

@@ -44,6 +44,42 @@ pub enum TimeLimit {
     WorkingDays(u32),
 }
 
+impl TimeLimit {
+    /// `24h` (natural hours) or `5wd` (working days), the form catalogue files and columns use.
+    pub fn parse(s: &str) -> Option<TimeLimit> {
+        let s = s.trim();
+        let (num, ctor): (&str, fn(u32) -> TimeLimit) = if let Some(n) = s.strip_suffix("wd") {
+            (n, TimeLimit::WorkingDays)
+        } else if let Some(n) = s.strip_suffix('h') {
+            (n, TimeLimit::NaturalHours)
+        } else {
+            return None;
+        };
+        let n: u32 = num.trim().parse().ok()?;
+        // A year of hours or of working days is the most any rule asks for.
+        (n <= 8760).then(|| ctor(n))
+    }
+
+    /// "24 小时" / "5 个工作日".
+    pub fn label(self) -> String {
+        match self {
+            TimeLimit::NaturalHours(h) => format!("{h} 小时"),
+            TimeLimit::WorkingDays(d) => format!("{d} 个工作日"),
+        }
+    }
+}
+
+impl std::fmt::Display for TimeLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TimeLimit::NaturalHours(h) => write!(f, "{h}h"),
+            TimeLimit::WorkingDays(d) => write!(f, "{d}wd"),
+        }
+    }
+}
+
+const DAY_US: i64 = 86_400_000_000;
+
 fn cst_date(ts: Ts) -> Date {
     ts.to_datetime().to_offset(CST).date()
 }
@@ -180,6 +216,65 @@ impl WorkCalendar {
     }
 }
 
+impl WorkCalendar {
+    /// How much of `[from, to)` fell on working days, in microseconds: the time a working-day
+    /// clock actually ran.
+    pub fn working_micros_between(&self, from: Ts, to: Ts) -> i64 {
+        if to <= from {
+            return 0;
+        }
+        let mut total = 0;
+        let mut day = cst_date(from);
+        let mut cursor = from;
+        while cursor < to {
+            let next = start_of_cst_day(day.next_day().unwrap_or(day));
+            let end = if next < to { next } else { to };
+            if self.is_working_day(day) {
+                total += end.0 - cursor.0;
+            }
+            if next <= cursor {
+                break;
+            }
+            cursor = end;
+            day = day.next_day().unwrap_or(day);
+        }
+        total
+    }
+
+    /// `t` moved later by `micros` of working-day time (non-working days are skipped whole).
+    pub fn add_working_micros(&self, t: Ts, micros: i64) -> Ts {
+        let mut left = micros.max(0);
+        let mut cursor = t;
+        let mut day = cst_date(t);
+        // Bounded walk: a year's worth of days beyond the span asked for.
+        for _ in 0..(left / DAY_US + 400) {
+            let next = start_of_cst_day(day.next_day().unwrap_or(day));
+            if self.is_working_day(day) {
+                let room = next.0 - cursor.0;
+                if left <= room {
+                    return Ts(cursor.0 + left);
+                }
+                left -= room;
+            }
+            cursor = next;
+            day = day.next_day().unwrap_or(day);
+        }
+        cursor
+    }
+
+    /// A deadline set under `limit` moved later by the time a pause `[from, to)` took from
+    /// that limit's clock: the whole pause for natural hours, only its working-day part for
+    /// working days.
+    pub fn shift_for_pause(&self, due: Ts, limit: TimeLimit, from: Ts, to: Ts) -> Ts {
+        match limit {
+            TimeLimit::NaturalHours(_) => Ts(due.0 + (to.0 - from.0).max(0)),
+            TimeLimit::WorkingDays(_) => {
+                self.add_working_micros(due, self.working_micros_between(from, to))
+            }
+        }
+    }
+}
+
 /// `2026-02-16` → a date, for tests and callers holding date strings.
 pub fn date(y: i32, m: u8, d: u8) -> Option<Date> {
     Date::from_calendar_date(y, Month::try_from(m).ok()?, d).ok()
@@ -313,6 +408,54 @@ mod tests {
             c.working_days_between(at(2026, 2, 26, 9, 0), at(2026, 2, 12, 9, 0)),
             0
         );
+    }
+
+    #[test]
+    fn limits_parse_and_print() {
+        assert_eq!(TimeLimit::parse("24h"), Some(TimeLimit::NaturalHours(24)));
+        assert_eq!(TimeLimit::parse(" 5wd "), Some(TimeLimit::WorkingDays(5)));
+        for bad in ["", "5", "h", "5d", "-1h", "99999h", "5 wd x"] {
+            assert_eq!(TimeLimit::parse(bad), None, "{bad}");
+        }
+        assert_eq!(TimeLimit::WorkingDays(15).to_string(), "15wd");
+        assert_eq!(TimeLimit::NaturalHours(2).label(), "2 小时");
+    }
+
+    #[test]
+    fn pauses_stop_the_working_day_clock_only_on_working_days() {
+        let c = cal();
+        // Paused Friday 02-13 16:00 to Tuesday 02-24 10:00: working time in between is
+        // Fri 16:00–24:00 (8 h), the make-up Saturday 02-14 (24 h) and Tue 00:00–10:00 (10 h).
+        let (from, to) = (at(2026, 2, 13, 16, 0), at(2026, 2, 24, 10, 0));
+        assert_eq!(c.working_micros_between(from, to), 42 * 3_600_000_000);
+        // A due time of Wed 02-25 24:00 moves 42 working hours later: Thu 02-26 is 24 h, then
+        // 18 h of Fri 02-27.
+        let due = at(2026, 2, 26, 0, 0);
+        assert_eq!(
+            c.shift_for_pause(due, TimeLimit::WorkingDays(5), from, to),
+            at(2026, 2, 27, 18, 0)
+        );
+        // Natural-hour limits move by the whole pause.
+        assert_eq!(
+            c.shift_for_pause(due, TimeLimit::NaturalHours(24), from, to),
+            Ts(due.0 + (to.0 - from.0))
+        );
+        // A pause that lies wholly in the holiday costs nothing.
+        assert_eq!(
+            c.shift_for_pause(
+                due,
+                TimeLimit::WorkingDays(5),
+                at(2026, 2, 16, 9, 0),
+                at(2026, 2, 20, 9, 0)
+            ),
+            due
+        );
+        // A due time on a non-working day skips to the next working day before counting.
+        assert_eq!(
+            c.add_working_micros(at(2026, 2, 21, 0, 0), 3_600_000_000),
+            at(2026, 2, 24, 1, 0)
+        );
+        assert_eq!(c.working_micros_between(to, from), 0);
     }
 
     #[test]

@@ -30,6 +30,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0002_org_kind_index.sql"),
         postgres: include_str!("../../../migrations/postgres/0002_org_kind_index.sql"),
     },
+    Migration {
+        version: 3,
+        name: "cases",
+        sqlite: include_str!("../../../migrations/sqlite/0003_cases.sql"),
+        postgres: include_str!("../../../migrations/postgres/0003_cases.sql"),
+    },
 ];
 
 impl Migration {
@@ -260,7 +266,7 @@ mod tests {
             "GENERATED",
             "NOW()",
             "CURRENT_TIMESTAMP",
-            "EXTENSION",
+            "CREATE EXTENSION",
             "INHERITS",
             "JSONB",
             "GEN_RANDOM_UUID",
