@@ -519,7 +519,17 @@ mod tests {
             may_grant(&sys, uid(7), audit_perms, root),
             Err(GrantRefusal::ExceedsOwn)
         );
-        assert_eq!(may_grant(&sys, uid(7), street_perms, root), Ok(()));
+        // Business roles carry case permissions the system administrator does not hold: the
+        // security administrator grants them.
+        assert_eq!(
+            may_grant(&sys, uid(7), street_perms, root),
+            Err(GrantRefusal::ExceedsOwn)
+        );
+        assert_eq!(may_grant(&sec, uid(7), street_perms, root), Ok(()));
+        assert_eq!(
+            may_grant(&sys, uid(7), &[Permission::OrgRead, Permission::UserRead], root),
+            Ok(())
+        );
         assert_eq!(may_grant(&sec, uid(7), audit_perms, root), Ok(()));
         assert_eq!(
             may_grant(&sec, uid(101), audit_perms, root),

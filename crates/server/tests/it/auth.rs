@@ -313,8 +313,10 @@ async fn api_tokens_are_scoped_and_revocable() {
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let bridge = r.body["id"].as_str().unwrap().to_string();
+    // Business roles are granted by the security administrator (三员).
     assert_eq!(
-        admin
+        t.login("secadmin")
+            .await
             .post(
                 &format!("/api/v1/users/{bridge}/roles"),
                 json!({"role": "district_staff", "unit_id": district, "scope": "subtree"})

@@ -175,9 +175,18 @@ async fn three_administrators_are_separated() {
         )
         .await;
     assert_eq!((r.status, r.key()), (403, "forbidden"));
-    // …but may grant roles within its own permissions.
-    let comm_b = t.unit_id(COMM_B).await;
+    // …nor any business role: those carry case permissions it does not hold itself.
+    let street = t.unit_id(STREET_A).await;
     let r = admin
+        .post(
+            &format!("/api/v1/users/{worker}/roles"),
+            grant("street_staff", &street),
+        )
+        .await;
+    assert_eq!((r.status, r.key()), (403, "forbidden"));
+    // The security administrator grants business roles, on units related to the account.
+    let comm_b = t.unit_id(COMM_B).await;
+    let r = sec
         .post(
             &format!("/api/v1/users/{worker}/roles"),
             grant("community_staff", &comm_b),
@@ -188,8 +197,7 @@ async fn three_administrators_are_separated() {
         "unrelated unit for a staff account: {}",
         r.text
     );
-    let street = t.unit_id(STREET_A).await;
-    let r = admin
+    let r = sec
         .post(
             &format!("/api/v1/users/{worker}/roles"),
             grant("street_staff", &street),
