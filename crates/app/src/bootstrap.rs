@@ -100,7 +100,9 @@ pub async fn ensure_base(app: &App, platform_name: &str) -> Result<()> {
             org_repo::insert(&mut tx, &root).await?;
         }
         roles::sync_builtin(&mut tx, now).await?;
-    })
+    })?;
+    crate::calendar::ensure_seeded(app).await?;
+    Ok(())
 }
 
 /// Create `admin` (系统管理员 over the whole tree) if there is no such account yet.

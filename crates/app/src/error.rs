@@ -28,6 +28,9 @@ pub enum AppError {
     Conflict(String),
     #[error("数据已被他人修改，请刷新后重试")]
     Stale,
+    /// A step the case's state (or the rules) do not admit now; `key` is specific.
+    #[error("{message}")]
+    Refused { key: &'static str, message: String },
     #[error("服务器内部错误")]
     Internal(String),
     #[error("数据库错误")]
@@ -54,6 +57,7 @@ impl AppError {
             AppError::NotFound(_) => "not_found",
             AppError::Conflict(_) => "conflict",
             AppError::Stale => "stale_version",
+            AppError::Refused { key, .. } => key,
             AppError::Internal(_) => "internal",
             AppError::Store(StoreError::Unique(_)) => "conflict",
             AppError::Store(_) => "internal",

@@ -25,10 +25,15 @@ macro_rules! write_tx {
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
+pub mod calendar;
+pub mod cases;
+pub mod catalogue;
 pub mod config;
 pub mod divisions;
 pub mod error;
+pub mod jobs;
 pub mod org;
+pub mod pi;
 pub mod principal;
 pub mod tokens;
 pub mod users;
@@ -42,21 +47,35 @@ pub use config::AppConfig;
 pub use error::AppError;
 pub use principal::{Ctx, Principal};
 
-/// Everything a use case needs: the database, the clock and the tunable policy.
+/// Everything a use case needs: the database, the clock, the tunable policy, the key that seals
+/// personal data, and the process-local caches.
 #[derive(Clone)]
 pub struct App {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub cfg: Arc<AppConfig>,
+    pub pi: Arc<pi::PiKey>,
+    pub calendar: Arc<calendar::CalendarCache>,
+    pub numbers: Arc<cases::NumberBlocks>,
 }
 
 impl App {
+    /// An app with a throw-away personal-data key (tests, benchmarks); the server sets the
+    /// persistent one with [`App::with_pi`].
     pub fn new(db: Db, clock: Arc<dyn Clock>, cfg: AppConfig) -> Self {
         App {
             db,
             clock,
             cfg: Arc::new(cfg),
+            pi: Arc::new(pi::PiKey::ephemeral()),
+            calendar: Arc::default(),
+            numbers: Arc::default(),
         }
+    }
+
+    pub fn with_pi(mut self, key: pi::PiKey) -> Self {
+        self.pi = Arc::new(key);
+        self
     }
     pub fn now(&self) -> linli_domain::Ts {
         self.clock.now()

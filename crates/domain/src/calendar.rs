@@ -275,6 +275,180 @@ impl WorkCalendar {
     }
 }
 
+/// One holiday arrangement as the State Council notice states it: the days off (a closed
+/// range) and the weekend days worked instead.
+pub struct Arrangement {
+    pub name: &'static str,
+    pub first: (i32, u8, u8),
+    pub last: (i32, u8, u8),
+    pub workdays: &'static [(i32, u8, u8)],
+}
+
+/// The official arrangements for 2025 (国办发明电〔2024〕12号, 2024-11-12) and 2026 (国务院办公厅
+/// 2025-11-04), transcribed from the notices. Later years are loaded by administrators.
+pub const OFFICIAL: &[Arrangement] = &[
+    Arrangement {
+        name: "元旦",
+        first: (2025, 1, 1),
+        last: (2025, 1, 1),
+        workdays: &[],
+    },
+    Arrangement {
+        name: "春节",
+        first: (2025, 1, 28),
+        last: (2025, 2, 4),
+        workdays: &[(2025, 1, 26), (2025, 2, 8)],
+    },
+    Arrangement {
+        name: "清明节",
+        first: (2025, 4, 4),
+        last: (2025, 4, 6),
+        workdays: &[],
+    },
+    Arrangement {
+        name: "劳动节",
+        first: (2025, 5, 1),
+        last: (2025, 5, 5),
+        workdays: &[(2025, 4, 27)],
+    },
+    Arrangement {
+        name: "端午节",
+        first: (2025, 5, 31),
+        last: (2025, 6, 2),
+        workdays: &[],
+    },
+    Arrangement {
+        name: "国庆节、中秋节",
+        first: (2025, 10, 1),
+        last: (2025, 10, 8),
+        workdays: &[(2025, 9, 28), (2025, 10, 11)],
+    },
+    Arrangement {
+        name: "元旦",
+        first: (2026, 1, 1),
+        last: (2026, 1, 3),
+        workdays: &[(2026, 1, 4)],
+    },
+    Arrangement {
+        name: "春节",
+        first: (2026, 2, 15),
+        last: (2026, 2, 23),
+        workdays: &[(2026, 2, 14), (2026, 2, 28)],
+    },
+    Arrangement {
+        name: "清明节",
+        first: (2026, 4, 4),
+        last: (2026, 4, 6),
+        workdays: &[],
+    },
+    Arrangement {
+        name: "劳动节",
+        first: (2026, 5, 1),
+        last: (2026, 5, 5),
+        workdays: &[(2026, 5, 9)],
+    },
+    Arrangement {
+        name: "端午节",
+        first: (2026, 6, 19),
+        last: (2026, 6, 21),
+        workdays: &[],
+    },
+    Arrangement {
+        name: "中秋节",
+        first: (2026, 9, 25),
+        last: (2026, 9, 27),
+        workdays: &[],
+    },
+    Arrangement {
+        name: "国庆节",
+        first: (2026, 10, 1),
+        last: (2026, 10, 7),
+        workdays: &[(2026, 9, 20), (2026, 10, 10)],
+    },
+];
+
+/// A special day as stored: date, kind and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecialDay {
+    pub day: Date,
+    pub kind: DayKind,
+    pub name: String,
+}
+
+impl DayKind {
+    pub fn key(self) -> &'static str {
+        match self {
+            DayKind::Holiday => "holiday",
+            DayKind::Workday => "workday",
+        }
+    }
+    pub fn parse(s: &str) -> Option<DayKind> {
+        match s {
+            "holiday" => Some(DayKind::Holiday),
+            "workday" => Some(DayKind::Workday),
+            _ => None,
+        }
+    }
+}
+
+/// The official arrangements as special days.
+pub fn official_days() -> Vec<SpecialDay> {
+    let mut out = Vec::new();
+    for a in OFFICIAL {
+        let (Some(mut d), Some(last)) = (
+            date(a.first.0, a.first.1, a.first.2),
+            date(a.last.0, a.last.1, a.last.2),
+        ) else {
+            continue;
+        };
+        while d <= last {
+            out.push(SpecialDay {
+                day: d,
+                kind: DayKind::Holiday,
+                name: a.name.to_string(),
+            });
+            d = match d.next_day() {
+                Some(n) => n,
+                None => break,
+            };
+        }
+        for &(y, m, dd) in a.workdays {
+            if let Some(day) = date(y, m, dd) {
+                out.push(SpecialDay {
+                    day,
+                    kind: DayKind::Workday,
+                    name: format!("{}调休上班", a.name),
+                });
+            }
+        }
+    }
+    out.sort_by_key(|s| s.day);
+    out
+}
+
+impl WorkCalendar {
+    pub fn from_days(days: impl IntoIterator<Item = SpecialDay>) -> WorkCalendar {
+        WorkCalendar {
+            special: days
+                .into_iter()
+                .map(|s| (s.day, (s.kind, s.name)))
+                .collect(),
+        }
+    }
+
+    /// Every special day, in date order.
+    pub fn days(&self) -> Vec<SpecialDay> {
+        self.special
+            .iter()
+            .map(|(d, (k, n))| SpecialDay {
+                day: *d,
+                kind: *k,
+                name: n.clone(),
+            })
+            .collect()
+    }
+}
+
 /// `2026-02-16` → a date, for tests and callers holding date strings.
 pub fn date(y: i32, m: u8, d: u8) -> Option<Date> {
     Date::from_calendar_date(y, Month::try_from(m).ok()?, d).ok()
@@ -459,6 +633,33 @@ mod tests {
     }
 
     #[test]
+    fn official_arrangements_have_the_published_counts() {
+        let days = official_days();
+        let count = |y: i32, k: DayKind| {
+            days.iter()
+                .filter(|s| s.day.year() == y && s.kind == k)
+                .count()
+        };
+        assert_eq!(
+            (count(2025, DayKind::Holiday), count(2025, DayKind::Workday)),
+            (28, 5)
+        );
+        assert_eq!(
+            (count(2026, DayKind::Holiday), count(2026, DayKind::Workday)),
+            (33, 6)
+        );
+        let c = WorkCalendar::from_days(days);
+        for (d, k) in &cal().special {
+            assert_eq!(c.special.get(d).map(|x| x.0), Some(k.0), "{d}");
+        }
+        assert!(
+            c.days()
+                .iter()
+                .all(|s| c.is_working_day(s.day) == (s.kind == DayKind::Workday))
+        );
+    }
+
+    #[test]
     fn bad_files_are_refused_whole() {
         let mut c = cal();
         let before = c.clone();
@@ -498,6 +699,12 @@ mod tests {
         };
         let c = WorkCalendar::parse_csv(&text).unwrap_or_default();
         assert_eq!(c.years(), vec![2025, 2026]);
+        // The arrangements transcribed into OFFICIAL give exactly the official file's days.
+        let ours = WorkCalendar::from_days(official_days());
+        let kinds = |c: &WorkCalendar| -> Vec<(Date, DayKind)> {
+            c.days().into_iter().map(|s| (s.day, s.kind)).collect()
+        };
+        assert_eq!(kinds(&ours), kinds(&c));
         // The embedded 2026 rows above agree with the official file.
         for (d, k) in &cal().special {
             assert_eq!(c.special.get(d).map(|x| x.0), Some(k.0), "{d}");

@@ -424,6 +424,24 @@ pub struct Refusal {
     pub message: String,
 }
 
+impl Refusal {
+    /// The command itself was malformed (a missing reason, a bad unit list) rather than out of
+    /// turn: the API answers 422 for these and 409 for the rest.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self.key,
+            "note_required"
+                | "note_too_long"
+                | "duplicate_of_required"
+                | "duplicate_of_unexpected"
+                | "bad_co_handlers"
+                | "bad_extension_days"
+                | "redispatch_unexpected"
+                | "redispatch_same_unit"
+        )
+    }
+}
+
 fn refuse(key: &'static str, message: impl Into<String>) -> Refusal {
     Refusal {
         key,

@@ -37,11 +37,44 @@ pub async fn open(cfg: &Config) -> anyhow::Result<App> {
     linli_store::migrate::migrate(&db, linli_domain::Clock::now(&SystemClock).0)
         .await
         .context("数据库迁移失败")?;
-    let app = App::new(db, clock, cfg.app.clone());
+    let app = App::new(db, clock, cfg.app.clone()).with_pi(pi_key(cfg)?);
     linli_app::bootstrap::ensure_base(&app, &cfg.app.platform_name)
         .await
         .context("初始化失败")?;
     Ok(app)
+}
+
+/// The key sealing personal data: `LINLI_PI_KEY`, else `<data_dir>/pi.key` (created 0600 on first
+/// start).
+fn pi_key(cfg: &Config) -> anyhow::Result<linli_app::pi::PiKey> {
+    use linli_app::pi::PiKey;
+    if let Ok(k) = std::env::var("LINLI_PI_KEY")
+        && !k.trim().is_empty()
+    {
+        return PiKey::from_base64(&k).map_err(|e| anyhow::anyhow!("LINLI_PI_KEY 无效：{e}"));
+    }
+    let path = cfg.data_dir.join("pi.key");
+    if !path.exists() {
+        std::fs::create_dir_all(&cfg.data_dir)
+            .with_context(|| format!("无法创建数据目录 {}", cfg.data_dir.display()))?;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        match opts.open(&path) {
+            Ok(mut f) => {
+                use std::io::Write;
+                f.write_all(PiKey::generate_base64().as_bytes())?;
+                f.sync_all()?;
+            }
+            // Another process created it first: use theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e).with_context(|| format!("无法创建 {}", path.display())),
+        }
+    }
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("无法读取 {}", path.display()))?;
+    PiKey::from_base64(&text).map_err(|e| anyhow::anyhow!("{} 无效：{e}", path.display()))
 }
 
 pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {
@@ -106,6 +139,12 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {
         }
     });
 
+    let sweeper = tokio::spawn(linli_app::jobs::run_sweeper(
+        app.clone(),
+        format!("{}:{}", addr, std::process::id()),
+        std::time::Duration::from_secs(cfg.sweep_every_secs.max(1)),
+    ));
+
     let router = linli_web::router(app.clone(), cfg.web_config());
     axum::serve(
         listener,
@@ -114,6 +153,7 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {
     .with_graceful_shutdown(shutdown_signal())
     .await?;
     housekeeping.abort();
+    sweeper.abort();
     app.db.close().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)

@@ -20,6 +20,8 @@ pub struct Config {
     pub database_url: String,
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `linli=debug,tower_http=info`.
     pub log: String,
+    /// How often each server tries to run the deadline sweeper (one at a time holds the lease).
+    pub sweep_every_secs: u64,
     pub web: WebSection,
     pub app: AppConfig,
 }
@@ -52,6 +54,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             database_url: String::new(),
             log: "info,sqlx=warn".into(),
+            sweep_every_secs: 15,
             web: WebSection::default(),
             app: AppConfig::default(),
         }
@@ -71,6 +74,7 @@ impl Config {
             "admin_password",
             "demo_password",
             "config",
+            "pi_key",
         ]));
         Ok(f.extract()?)
     }

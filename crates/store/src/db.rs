@@ -108,6 +108,7 @@ pub enum Arg {
     I64(i64),
     OptI64(Option<i64>),
     Bool(bool),
+    OptBool(Option<bool>),
     Bytes(Vec<u8>),
     OptBytes(Option<Vec<u8>>),
 }
@@ -162,6 +163,11 @@ impl From<bool> for Arg {
         Arg::Bool(v)
     }
 }
+impl From<Option<bool>> for Arg {
+    fn from(v: Option<bool>) -> Self {
+        Arg::OptBool(v)
+    }
+}
 impl From<Vec<u8>> for Arg {
     fn from(v: Vec<u8>) -> Self {
         Arg::Bytes(v)
@@ -206,6 +212,7 @@ macro_rules! bind_args {
                 Arg::I64(v) => q.bind(v),
                 Arg::OptI64(v) => q.bind(v),
                 Arg::Bool(v) => q.bind(v),
+                Arg::OptBool(v) => q.bind(v),
                 Arg::Bytes(v) => q.bind(v),
                 Arg::OptBytes(v) => q.bind(v),
             };
@@ -307,6 +314,9 @@ impl Row<'_> {
         self.opt_i64(col).map(|o| o.map(linli_domain::Ts))
     }
     pub fn bool(&self, col: &str) -> Result<bool, StoreError> {
+        self.get(col)
+    }
+    pub fn opt_bool(&self, col: &str) -> Result<Option<bool>, StoreError> {
         self.get(col)
     }
     pub fn bytes(&self, col: &str) -> Result<Vec<u8>, StoreError> {

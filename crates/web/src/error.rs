@@ -24,7 +24,7 @@ pub fn status_of(e: &AppError) -> StatusCode {
         AppError::Locked { .. } => StatusCode::LOCKED,
         AppError::Disabled | AppError::Forbidden => StatusCode::FORBIDDEN,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
-        AppError::Conflict(_) | AppError::Stale => StatusCode::CONFLICT,
+        AppError::Conflict(_) | AppError::Stale | AppError::Refused { .. } => StatusCode::CONFLICT,
         AppError::Store(linli_store::StoreError::Unique(_)) => StatusCode::CONFLICT,
         AppError::Internal(_) | AppError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }

@@ -5,6 +5,7 @@
 mod audit;
 mod auth;
 mod bad_input;
+mod cases;
 mod console;
 mod import;
 mod permissions;

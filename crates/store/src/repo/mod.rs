@@ -3,6 +3,9 @@
 //! authorised; functions named `*_system` are for jobs, the CLI and authentication only.
 
 pub mod audit;
+pub mod calendar;
+pub mod cases;
+pub mod jobs;
 pub mod org;
 pub mod roles;
 pub mod sessions;

@@ -6,6 +6,7 @@
 
 mod admin;
 pub(crate) mod audit;
+pub(crate) mod cases;
 mod org;
 mod session;
 mod users;
@@ -29,6 +30,7 @@ use crate::AppState;
         users::unlock, users::force_logout, users::roles_of, users::grant, users::revoke,
         admin::roles, admin::role_totp, admin::tokens, admin::create_token, admin::revoke_token,
         audit::list, audit::verify,
+        cases::create, cases::list, cases::get_one, cases::by_number, cases::step, cases::requester, cases::notices,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&SecurityAddon),
@@ -38,6 +40,7 @@ use crate::AppState;
         (name = "users", description = "人员账号与授权"),
         (name = "admin", description = "角色、接口令牌"),
         (name = "audit", description = "审计日志"),
+        (name = "cases", description = "工单：受理、立案、派遣、办理、核实、回访、督办"),
     )
 )]
 pub struct ApiDoc;
@@ -106,6 +109,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/tokens/{id}", delete(admin::revoke_token))
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/audit/verify", get(audit::verify))
+        .route("/api/v1/cases", get(cases::list).post(cases::create))
+        .route("/api/v1/cases/by-number/{number}", get(cases::by_number))
+        .route("/api/v1/cases/{id}", get(cases::get_one))
+        .route("/api/v1/cases/{id}/requester", get(cases::requester))
+        .route("/api/v1/cases/{id}/notices", get(cases::notices))
+        .route("/api/v1/cases/{id}/{action}", post(cases::step))
 }
 
 async fn swagger_ui() -> impl IntoResponse {

@@ -1,0 +1,1136 @@
+//! Cases: intake from every channel, every step of the closed loop, the timeline, lists and the
+//! sweeper's alarms.
+//!
+//! The rules live in [`linli_domain::case`]; this module finds the units a step names, checks
+//! the actor's grants against the party the rule names, and writes the new lifecycle, its
+//! timeline row, the parties, the notices (outbox) and the audit row in one transaction, refused
+//! as stale when the case moved on since the caller read it.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use linli_domain::Ts;
+use linli_domain::auth::{Permission, ScopeFilter, Target};
+use linli_domain::case::{
+    Action, Assignment, CaseState, Change, Channel, Command, Disposition, Lifecycle,
+    ObjectionGround, Party, Recipient, RequestType, Satisfaction, Urgency,
+};
+use linli_domain::clock::CST;
+use linli_domain::org::{OrgKind, tenant_of_path};
+use linli_store::Tx;
+use linli_store::repo::cases::{self as repo, CaseRow, ClockFilter, Event as TimelineEvent};
+use linli_store::repo::org::{self as org_repo, OrgUnit};
+use uuid::Uuid;
+
+use crate::audit::{Actor, Event, record};
+use crate::{App, AppError, Ctx, Principal, Result, calendar, catalogue, pi};
+
+/// Case numbers handed out per reservation (hi/lo); unused ones are skipped on restart.
+pub const NUMBER_BLOCK: i64 = 20;
+pub const MAX_TITLE_CHARS: usize = 100;
+pub const MAX_DESCRIPTION_CHARS: usize = 4000;
+pub const MAX_ADDRESS_CHARS: usize = 200;
+
+/// Reserved number ranges per (tenant, day), shared by every request of this process.
+#[derive(Default)]
+pub struct NumberBlocks {
+    blocks: Mutex<HashMap<(String, String), (i64, i64)>>,
+}
+
+impl NumberBlocks {
+    fn take(&self, key: &(String, String)) -> Option<i64> {
+        let mut g = self.blocks.lock().ok()?;
+        let (next, end) = g.get_mut(key)?;
+        if *next < *end {
+            *next += 1;
+            Some(*next - 1)
+        } else {
+            None
+        }
+    }
+
+    fn put(&self, key: (String, String), first: i64, end: i64) {
+        if let Ok(mut g) = self.blocks.lock() {
+            g.retain(|(_, day), _| *day >= key.1);
+            g.insert(key, (first, end));
+        }
+    }
+}
+
+/// `110101-20261121-000123`.
+async fn next_number(app: &App, tenant: &str, now: Ts) -> Result<String> {
+    let d = now.to_datetime().to_offset(CST).date();
+    let day = format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day());
+    let key = (tenant.to_string(), day.clone());
+    let n = match app.numbers.take(&key) {
+        Some(n) => n,
+        None => {
+            let first = repo::reserve_numbers(&app.db, tenant, &day, NUMBER_BLOCK).await?;
+            app.numbers.put(key, first + 1, first + NUMBER_BLOCK);
+            first
+        }
+    };
+    Ok(format!("{tenant}-{day}-{n:06}"))
+}
+
+/// What an intake form, an API client or a patrol app sends.
+#[derive(Debug, Clone, Default)]
+pub struct NewCase {
+    pub channel: Option<Channel>,
+    /// The caller's own id for the request (API, Open311): a repeat with the same id returns
+    /// the case already filed instead of a second one.
+    pub external_id: Option<String>,
+    pub request_type: Option<RequestType>,
+    pub urgency: Option<Urgency>,
+    pub title: String,
+    pub description: String,
+    pub category_id: Option<Uuid>,
+    pub address: String,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub grid_id: Option<Uuid>,
+    pub requester_name: String,
+    pub requester_phone: Option<String>,
+    pub anonymous: bool,
+    /// The receiving centre; by default the street above a patrolling grid worker, otherwise
+    /// the district of the person filing.
+    pub owner_unit_id: Option<Uuid>,
+    /// A consultation answered on the spot (接诉即办条例 Art. 31): the answer given.
+    pub answer: Option<String>,
+}
+
+fn text(s: &str, what: &str, max: usize, required: bool) -> Result<String> {
+    let t = s.trim();
+    if required && t.is_empty() {
+        return Err(AppError::invalid("missing_field", format!("请填写{what}")));
+    }
+    if t.chars().count() > max {
+        return Err(AppError::invalid(
+            "too_long",
+            format!("{what}不能超过 {max} 字"),
+        ));
+    }
+    if t.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(AppError::invalid(
+            "invalid_text",
+            format!("{what}含有不可见字符"),
+        ));
+    }
+    Ok(t.to_string())
+}
+
+fn coordinate(v: Option<f64>, lo: f64, hi: f64) -> Result<Option<i64>> {
+    match v {
+        None => Ok(None),
+        Some(x) if x.is_finite() && (lo..=hi).contains(&x) => Ok(Some((x * 1e6).round() as i64)),
+        Some(_) => Err(AppError::invalid(
+            "invalid_location",
+            "坐标超出范围（WGS84，中国境内）",
+        )),
+    }
+}
+
+async fn unit(app: &App, id: Uuid) -> Result<OrgUnit> {
+    org_repo::get(&app.db, id)
+        .await?
+        .filter(|u| u.active)
+        .ok_or(AppError::NotFound("单位"))
+}
+
+/// The nearest unit of `kind` at or above `u`.
+async fn up_to(app: &App, u: &OrgUnit, kind: OrgKind) -> Result<Option<OrgUnit>> {
+    if u.kind == kind {
+        return Ok(Some(u.clone()));
+    }
+    Ok(org_repo::ancestors(&app.db, u)
+        .await?
+        .into_iter()
+        .find(|a| a.kind == kind))
+}
+
+/// File a new case. Returns the case and whether it was new (false: an idempotent repeat).
+pub async fn create(app: &App, p: &Principal, n: NewCase) -> Result<(CaseRow, bool)> {
+    p.require(Permission::CaseCreate)?;
+    let channel = n
+        .channel
+        .ok_or_else(|| AppError::invalid("missing_field", "请选择来源渠道"))?;
+    let request_type = n
+        .request_type
+        .ok_or_else(|| AppError::invalid("missing_field", "请选择诉求类型"))?;
+    let title = text(&n.title, "标题", MAX_TITLE_CHARS, true)?;
+    let description = text(&n.description, "诉求内容", MAX_DESCRIPTION_CHARS, true)?;
+    let address = text(&n.address, "地址", MAX_ADDRESS_CHARS, false)?;
+    let requester_name = text(&n.requester_name, "诉求人姓名", 50, false)?;
+    let external_id = match n.external_id.as_deref().map(str::trim) {
+        Some(x) if !x.is_empty() => Some(text(x, "外部编号", 100, true)?),
+        _ => None,
+    };
+    let lat = coordinate(n.lat, 3.0, 54.0)?;
+    let lng = coordinate(n.lng, 73.0, 136.0)?;
+    if lat.is_some() != lng.is_some() {
+        return Err(AppError::invalid(
+            "invalid_location",
+            "经度和纬度须同时填写",
+        ));
+    }
+    let phone = match n.requester_phone.as_deref().map(str::trim) {
+        Some(x) if !x.is_empty() => Some(pi::normalize_phone(x)?),
+        _ => None,
+    };
+    if !n.anonymous && phone.is_none() && channel == Channel::Hotline {
+        return Err(AppError::invalid(
+            "missing_field",
+            "请填写诉求人联系电话，或勾选匿名",
+        ));
+    }
+    let answer = match &n.answer {
+        Some(_) if request_type != RequestType::Consult => {
+            return Err(AppError::invalid(
+                "answer_not_consult",
+                "只有咨询类诉求可以当场答复办结",
+            ));
+        }
+        Some(a) => Some(text(a, "答复内容", 2000, true)?),
+        None => None,
+    };
+
+    // Where it lies: an explicit grid, or the patrolling grid worker's own grid.
+    let home = unit(app, p.unit_id).await?;
+    let grid = match n.grid_id {
+        Some(g) => {
+            let g = unit(app, g).await?;
+            if g.kind != OrgKind::Grid {
+                return Err(AppError::invalid("not_a_grid", "所选单位不是网格"));
+            }
+            Some(g)
+        }
+        None if home.kind == OrgKind::Grid => Some(home.clone()),
+        None => None,
+    };
+    let community = match &grid {
+        Some(g) => up_to(app, g, OrgKind::Community).await?,
+        None => None,
+    };
+    // Who receives it.
+    let owner = match n.owner_unit_id {
+        Some(o) => unit(app, o).await?,
+        None => {
+            let base = grid.as_ref().unwrap_or(&home);
+            let kind = if channel == Channel::Patrol {
+                OrgKind::Street
+            } else {
+                OrgKind::District
+            };
+            match up_to(app, base, kind).await? {
+                Some(u) => u,
+                None => up_to(app, base, OrgKind::District).await?.ok_or_else(|| {
+                    AppError::invalid("no_owner", "无法确定受理单位，请指定受理单位")
+                })?,
+            }
+        }
+    };
+    if !matches!(owner.kind, OrgKind::District | OrgKind::Street) {
+        return Err(AppError::invalid(
+            "bad_owner",
+            "受理单位应为区或街道（乡镇）",
+        ));
+    }
+    // The filer must reach the unit it files at: the grid for a patrol report, else the owner.
+    let filed_at = grid
+        .as_ref()
+        .filter(|_| channel == Channel::Patrol)
+        .unwrap_or(&owner);
+    p.require_on(Permission::CaseCreate, filed_at, "受理单位")?;
+    if let Some(g) = &grid
+        && !g.path.starts_with(&owner.path)
+        && !owner.path.starts_with(&g.path)
+    {
+        return Err(AppError::invalid(
+            "grid_outside_owner",
+            "网格不在受理单位辖区内",
+        ));
+    }
+    let tenant = tenant_of_path(&owner.path);
+    let cat = match n.category_id {
+        Some(id) => Some(
+            catalogue::entry(app, &tenant, id)
+                .await?
+                .filter(|e| e.leaf)
+                .ok_or_else(|| AppError::invalid("unknown_category", "派单目录中没有该小类"))?,
+        ),
+        None => None,
+    };
+    let urgency = n
+        .urgency
+        .or(cat.as_ref().map(|c| c.urgency))
+        .unwrap_or(Urgency::Normal);
+
+    let now = app.now();
+    let number = next_number(app, &tenant, now).await?;
+    let id = linli_domain::ids::new_id();
+    let (phone_sealed, phone_masked, phone_hash) = match &phone {
+        Some(ph) if !n.anonymous => (
+            Some(app.pi.seal(ph)),
+            pi::mask_phone(ph),
+            Some(app.pi.index(ph)),
+        ),
+        _ => (None, String::new(), None),
+    };
+    let mut row = CaseRow {
+        tenant: tenant.clone(),
+        id,
+        number,
+        channel,
+        external_id: external_id.clone(),
+        title,
+        description,
+        category_id: cat.as_ref().map(|c| c.id),
+        category_code: cat.as_ref().map(|c| c.code.clone()).unwrap_or_default(),
+        category_name: cat
+            .as_ref()
+            .map(|c| c.full_name.clone())
+            .unwrap_or_default(),
+        catalogue_version: cat.as_ref().map(|c| c.version),
+        address,
+        lat_e6: lat,
+        lng_e6: lng,
+        grid_id: grid.as_ref().map(|g| g.id),
+        community_id: community.as_ref().map(|c| c.id),
+        requester_name: if n.anonymous {
+            String::new()
+        } else {
+            requester_name
+        },
+        requester_phone: phone_sealed,
+        phone_masked,
+        phone_hash,
+        owner_id: owner.id,
+        owner_path: owner.path.clone(),
+        handler_path: None,
+        whistle_open: false,
+        created_by: Some(p.user_id),
+        received_at: now,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+        life: Lifecycle::received(request_type, urgency, n.anonymous),
+    };
+    let cal = match &answer {
+        Some(_) => Some(calendar::current(app).await?),
+        None => None,
+    };
+    let filed = write_tx!(app, |tx| {
+        if let Some(x) = &external_id
+            && let Some(existing) = repo::by_external(&mut tx, &tenant, channel, x).await?
+        {
+            (existing, false)
+        } else {
+            repo::insert(&mut tx, &row).await?;
+            repo::add_party(&mut tx, &tenant, id, owner.id, "owner", &owner.path, now).await?;
+            if let Some(g) = &grid {
+                repo::add_party(&mut tx, &tenant, id, g.id, "grid", &g.path, now).await?;
+            }
+            if let Some(c) = &community {
+                repo::add_party(&mut tx, &tenant, id, c.id, "community", &c.path, now).await?;
+            }
+            repo::insert_event(
+                &mut tx,
+                &TimelineEvent {
+                    tenant: tenant.clone(),
+                    case_id: id,
+                    seq: 1,
+                    at: now,
+                    action: "receive".into(),
+                    from_state: String::new(),
+                    to_state: CaseState::Pending.key().into(),
+                    actor_id: Some(p.user_id),
+                    actor_name: p.display_name.clone(),
+                    actor_unit: Some(p.unit_id),
+                    note: String::new(),
+                    data: serde_json::json!({"channel": channel.key()}).to_string(),
+                },
+            )
+            .await?;
+            record(
+                &mut tx,
+                now,
+                actor(p, &tenant),
+                Event::ok("case.create", "case", id).detail(serde_json::json!({
+                    "number": row.number, "channel": channel.key(), "owner": owner.code,
+                })),
+            )
+            .await?;
+            let mut out = row.clone();
+            if let (Some(a), Some(cal)) = (&answer, &cal) {
+                let cmd = Command::Dispose {
+                    disposition: Disposition::Answered,
+                    duplicate_of: None,
+                    note: a.clone(),
+                };
+                let (life, change) = row.life.apply(&cmd, now, cal).map_err(refused)?;
+                out = step(
+                    &mut tx,
+                    p,
+                    &row,
+                    life,
+                    &change,
+                    &cmd,
+                    now,
+                    &[],
+                    &HashMap::new(),
+                )
+                .await?;
+            }
+            (out, true)
+        }
+    })?;
+    row = filed.0;
+    Ok((row, filed.1))
+}
+
+fn refused(r: linli_domain::case::Refusal) -> AppError {
+    if r.is_bad_input() {
+        AppError::invalid(r.key, r.message)
+    } else {
+        AppError::Refused {
+            key: r.key,
+            message: r.message,
+        }
+    }
+}
+
+fn actor<'a>(p: &'a Principal, tenant: &str) -> Actor<'a> {
+    let mut a: Actor<'a> = p.into();
+    a.chain = tenant.to_string();
+    a
+}
+
+/// Write one accepted step: the lifecycle with its version check, the timeline row, new
+/// parties, notices and the audit row. Returns the case as it now stands.
+#[allow(clippy::too_many_arguments)]
+async fn step(
+    tx: &mut Tx,
+    p: &Principal,
+    before: &CaseRow,
+    life: Lifecycle,
+    change: &Change,
+    cmd: &Command,
+    now: Ts,
+    attachments: &[Uuid],
+    units: &HashMap<Uuid, OrgUnit>,
+) -> Result<CaseRow> {
+    let mut after = before.clone();
+    if life.handler != before.life.handler {
+        after.handler_path = match life.handler {
+            Some(h) => Some(
+                units
+                    .get(&h)
+                    .map(|u| u.path.clone())
+                    .ok_or_else(|| AppError::Internal("handler unit not resolved".into()))?,
+            ),
+            None => None,
+        };
+    }
+    after.life = life;
+    after.version = before.version + 1;
+    after.updated_at = now;
+    if !repo::update(tx, &after).await? {
+        return Err(AppError::Stale);
+    }
+    let tenant = &before.tenant;
+    // Parties: whoever a dispatch names gains sight of the case (and keeps it afterwards).
+    if matches!(cmd, Command::Dispatch(_) | Command::Review { .. }) {
+        let l = &after.life;
+        let named = l
+            .handler
+            .iter()
+            .map(|h| (*h, "handler"))
+            .chain(l.co_handlers.iter().map(|c| (*c, "co_handler")))
+            .chain(l.copy_to.iter().map(|c| (*c, "copy")));
+        for (uid, role) in named {
+            if let Some(u) = units.get(&uid) {
+                repo::add_party(tx, tenant, before.id, uid, role, &u.path, now).await?;
+            }
+        }
+    }
+    let data = step_data(cmd, attachments, units);
+    repo::insert_event(
+        tx,
+        &TimelineEvent {
+            tenant: tenant.clone(),
+            case_id: before.id,
+            seq: after.version,
+            at: now,
+            action: change.action.key().into(),
+            from_state: change.from.key().into(),
+            to_state: change.to.key().into(),
+            actor_id: (!p.user_id.is_nil()).then_some(p.user_id),
+            actor_name: p.display_name.clone(),
+            actor_unit: Some(p.unit_id),
+            note: cmd.note().trim().to_string(),
+            data: data.to_string(),
+        },
+    )
+    .await?;
+    for (kind, to) in &change.notices {
+        let (unit_id, unit_path) = match to {
+            Recipient::Owner => (before.owner_id, before.owner_path.clone()),
+            Recipient::Unit(u) => match units.get(u) {
+                Some(x) => (x.id, x.path.clone()),
+                None if Some(*u) == before.life.handler => {
+                    (*u, before.handler_path.clone().unwrap_or_default())
+                }
+                None => continue,
+            },
+        };
+        repo::insert_notice(
+            tx,
+            &repo::Notice {
+                tenant: tenant.clone(),
+                id: linli_domain::ids::new_id(),
+                case_id: before.id,
+                kind: kind.key().into(),
+                unit_id,
+                unit_path,
+                title: format!("{}：{} {}", kind.label(), after.number, after.title),
+                created_at: now,
+                read_at: None,
+            },
+        )
+        .await?;
+    }
+    record(
+        tx,
+        now,
+        actor(p, tenant),
+        Event::ok(audit_action(change.action), "case", before.id).detail(serde_json::json!({
+            "number": after.number, "from": change.from.key(), "to": change.to.key(), "version": after.version,
+        })),
+    )
+    .await?;
+    Ok(after)
+}
+
+fn audit_action(a: Action) -> &'static str {
+    match a {
+        Action::Register => "case.register",
+        Action::Dispose => "case.dispose",
+        Action::Consult => "case.consult",
+        Action::ConsultDone => "case.consult_done",
+        Action::Dispatch => "case.dispatch",
+        Action::Sign => "case.sign",
+        Action::Object => "case.object",
+        Action::Review => "case.review",
+        Action::Contact => "case.contact",
+        Action::Pause => "case.pause",
+        Action::Resume => "case.resume",
+        Action::Extend => "case.extend",
+        Action::DecideExtension => "case.decide_extension",
+        Action::Reply => "case.reply",
+        Action::Verify => "case.verify",
+        Action::Visit => "case.visit",
+        Action::Reopen => "case.reopen",
+        Action::Supervise => "case.supervise",
+        Action::Note => "case.note",
+        Action::Warn => "case.warn",
+        Action::Overdue => "case.overdue",
+    }
+}
+
+fn step_data(
+    cmd: &Command,
+    attachments: &[Uuid],
+    units: &HashMap<Uuid, OrgUnit>,
+) -> serde_json::Value {
+    let name = |id: &Uuid| units.get(id).map(|u| u.name.clone()).unwrap_or_default();
+    let assignment = |a: &Assignment| {
+        serde_json::json!({
+            "unit": a.unit, "unit_name": name(&a.unit),
+            "co_handlers": a.co_handlers.iter().map(|c| serde_json::json!({"id": c, "name": name(c)})).collect::<Vec<_>>(),
+            "copy_to": a.street_district, "copy_to_name": a.street_district.as_ref().map(name),
+            "limits": {"sign": a.limits.sign.to_string(), "contact": a.limits.contact.to_string(), "complete": a.limits.complete.to_string()},
+        })
+    };
+    let mut v = match cmd {
+        Command::Register { urgency } => serde_json::json!({"urgency": urgency.map(|u| u.key())}),
+        Command::Dispose {
+            disposition,
+            duplicate_of,
+            ..
+        } => serde_json::json!({"disposition": disposition.key(), "duplicate_of": duplicate_of}),
+        Command::Dispatch(a) => assignment(a),
+        Command::Object { ground, .. } => serde_json::json!({"ground": ground.key()}),
+        Command::Review {
+            accept, redispatch, ..
+        } => {
+            serde_json::json!({"accept": accept, "redispatch": redispatch.as_ref().map(assignment)})
+        }
+        Command::Extend { days, .. } => serde_json::json!({"days": days}),
+        Command::DecideExtension { approve, .. } => serde_json::json!({"approve": approve}),
+        Command::Verify { passed, .. } => serde_json::json!({"passed": passed}),
+        Command::Visit {
+            resolved,
+            satisfaction,
+            ..
+        } => serde_json::json!({"resolved": resolved, "satisfaction": satisfaction.key()}),
+        _ => serde_json::json!({}),
+    };
+    if !attachments.is_empty()
+        && let Some(o) = v.as_object_mut()
+    {
+        o.insert("attachments".into(), serde_json::json!(attachments));
+    }
+    v
+}
+
+/// Whether the principal may see the case with `perm` (through any party, or as its creator
+/// under an `own` scope).
+async fn sees(app: &App, p: &Principal, c: &CaseRow, perm: Permission) -> Result<bool> {
+    if !p.authz.has(perm) {
+        return Ok(false);
+    }
+    let own = Target {
+        unit_id: c.owner_id,
+        unit_path: &c.owner_path,
+        owner: c.created_by,
+    };
+    if p.authz.allows(perm, own) {
+        return Ok(true);
+    }
+    for party in repo::parties(&app.db, &c.tenant, c.id).await? {
+        if p.authz.allows(
+            perm,
+            Target {
+                unit_id: party.unit_id,
+                unit_path: &party.unit_path,
+                owner: c.created_by,
+            },
+        ) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// A case the principal may read; anything else is "not found".
+pub async fn get(app: &App, p: &Principal, id: Uuid) -> Result<CaseRow> {
+    p.require(Permission::CaseRead)?;
+    let c = repo::locate(&app.db, id)
+        .await?
+        .ok_or(AppError::NotFound("工单"))?;
+    if sees(app, p, &c, Permission::CaseRead).await? {
+        Ok(c)
+    } else {
+        Err(AppError::NotFound("工单"))
+    }
+}
+
+pub async fn by_number(app: &App, p: &Principal, number: &str) -> Result<CaseRow> {
+    p.require(Permission::CaseRead)?;
+    let c = repo::by_number(&app.db, number.trim())
+        .await?
+        .ok_or(AppError::NotFound("工单"))?;
+    get(app, p, c.id).await
+}
+
+/// Whether the principal may take `action` on the case as it stands (state aside).
+async fn may(app: &App, p: &Principal, c: &CaseRow, action: Action) -> Result<bool> {
+    let (perm, party) = action.rule();
+    if !p.authz.has(perm) {
+        return Ok(false);
+    }
+    let at = |id: Uuid, path: &str| {
+        p.authz.allows(
+            perm,
+            Target {
+                unit_id: id,
+                unit_path: path,
+                owner: None,
+            },
+        )
+    };
+    Ok(match party {
+        Party::Owner => at(c.owner_id, &c.owner_path),
+        Party::Handler => match (c.life.handler, &c.handler_path) {
+            (Some(h), Some(path)) => at(h, path),
+            _ => false,
+        },
+        Party::Verifier => {
+            at(c.owner_id, &c.owner_path)
+                || repo::parties(&app.db, &c.tenant, c.id)
+                    .await?
+                    .iter()
+                    .any(|x| x.role == "grid" && at(x.unit_id, &x.unit_path))
+        }
+        Party::Any => sees(app, p, c, perm).await?,
+        Party::System => false,
+    })
+}
+
+/// The steps this principal may take on the case now.
+pub async fn actions_for(app: &App, p: &Principal, c: &CaseRow) -> Result<Vec<Action>> {
+    let mut out = Vec::new();
+    for a in c.life.admissible() {
+        if may(app, p, c, a).await? {
+            out.push(a);
+        }
+    }
+    Ok(out)
+}
+
+/// One step as a person asks for it (the API body of `POST /cases/{id}/{action}`).
+#[derive(Debug, Clone, Default)]
+pub struct StepInput {
+    /// The case version the person saw; a step on an older version is refused as stale.
+    pub version: i64,
+    pub note: String,
+    pub urgency: Option<Urgency>,
+    pub category_id: Option<Uuid>,
+    pub disposition: Option<Disposition>,
+    pub duplicate_of: Option<Uuid>,
+    pub unit_id: Option<Uuid>,
+    pub co_handlers: Vec<Uuid>,
+    pub ground: Option<ObjectionGround>,
+    pub accept: Option<bool>,
+    pub approve: Option<bool>,
+    pub passed: Option<bool>,
+    pub resolved: Option<bool>,
+    pub satisfaction: Option<Satisfaction>,
+    pub days: Option<u32>,
+    pub attachments: Vec<Uuid>,
+}
+
+fn need<T>(v: Option<T>, what: &str) -> Result<T> {
+    v.ok_or_else(|| AppError::invalid("missing_field", format!("请填写{what}")))
+}
+
+/// Resolve a dispatch target: the unit, its co-handlers, the district a street dispatch is
+/// copied to, and the limits from the case's catalogue entry.
+async fn assignment(
+    app: &App,
+    c: &CaseRow,
+    unit_id: Option<Uuid>,
+    co: &[Uuid],
+    units: &mut HashMap<Uuid, OrgUnit>,
+) -> Result<Assignment> {
+    let u = unit(app, need(unit_id, "承办单位")?).await?;
+    if !matches!(
+        u.kind,
+        OrgKind::District | OrgKind::Street | OrgKind::Community | OrgKind::Department
+    ) {
+        return Err(AppError::invalid(
+            "bad_handler",
+            "承办单位应为区、街道（乡镇）、社区或职能部门",
+        ));
+    }
+    let entry = match c.category_id {
+        Some(id) => catalogue::entry(app, &c.tenant, id).await?,
+        None => None,
+    };
+    if u.kind == OrgKind::Community && !entry.as_ref().is_some_and(|e| e.community_may) {
+        // 接诉即办条例 Art. 17: matters outside the community duty list are not pushed down.
+        return Err(AppError::invalid(
+            "community_not_allowed",
+            "该类事项不在社区职责清单内，不能派给社区承办",
+        ));
+    }
+    let street_district = if u.kind == OrgKind::Street {
+        match up_to(app, &u, OrgKind::District).await? {
+            Some(d) => {
+                let id = d.id;
+                units.insert(d.id, d);
+                Some(id)
+            }
+            None => None,
+        }
+    } else {
+        None
+    };
+    for id in co {
+        let cu = unit(app, *id).await?;
+        units.insert(cu.id, cu);
+    }
+    let limits = match &entry {
+        Some(e) => e.limits(c.life.request_type, c.life.urgency),
+        None => linli_domain::case::Limits::default_for(c.life.request_type, c.life.urgency),
+    };
+    let a = Assignment {
+        unit: u.id,
+        street_district,
+        co_handlers: co.to_vec(),
+        limits,
+    };
+    units.insert(u.id, u);
+    Ok(a)
+}
+
+/// Take one step on a case.
+pub async fn act(
+    app: &App,
+    p: &Principal,
+    id: Uuid,
+    action: Action,
+    input: StepInput,
+) -> Result<CaseRow> {
+    let c = get(app, p, id).await?;
+    if matches!(action, Action::Warn | Action::Overdue) {
+        return Err(AppError::Forbidden);
+    }
+    if !may(app, p, &c, action).await? {
+        return Err(AppError::Forbidden);
+    }
+    if input.version != c.version {
+        return Err(AppError::Stale);
+    }
+    let mut units: HashMap<Uuid, OrgUnit> = HashMap::new();
+    let note = input.note.clone();
+    let mut c = c;
+    // 立案 may also (re)classify the case against the catalogue.
+    let mut recategorized = None;
+    let cmd = match action {
+        Action::Register => {
+            if let Some(cat) = input.category_id {
+                let e = catalogue::entry(app, &c.tenant, cat)
+                    .await?
+                    .filter(|e| e.leaf)
+                    .ok_or_else(|| AppError::invalid("unknown_category", "派单目录中没有该小类"))?;
+                recategorized = Some(e);
+            }
+            Command::Register {
+                urgency: input.urgency,
+            }
+        }
+        Action::Dispose => {
+            let duplicate_of = match input.duplicate_of {
+                Some(d) => {
+                    let orig = get(app, p, d).await?;
+                    if orig.id == c.id {
+                        return Err(AppError::invalid("duplicate_of_self", "不能关联自身"));
+                    }
+                    Some(orig.id)
+                }
+                None => None,
+            };
+            Command::Dispose {
+                disposition: need(input.disposition, "处置方式")?,
+                duplicate_of,
+                note,
+            }
+        }
+        Action::Consult => Command::Consult { note },
+        Action::ConsultDone => Command::ConsultDone { note },
+        Action::Dispatch => Command::Dispatch(
+            assignment(app, &c, input.unit_id, &input.co_handlers, &mut units).await?,
+        ),
+        Action::Sign => Command::Sign,
+        Action::Object => Command::Object {
+            ground: need(input.ground, "退单理由类型")?,
+            reason: note,
+        },
+        Action::Review => {
+            let accept = need(input.accept, "审核结论")?;
+            let redispatch = match (accept, input.unit_id) {
+                (true, Some(_)) => {
+                    Some(assignment(app, &c, input.unit_id, &input.co_handlers, &mut units).await?)
+                }
+                (false, Some(_)) => {
+                    return Err(AppError::invalid(
+                        "redispatch_unexpected",
+                        "驳回退单时不能改派",
+                    ));
+                }
+                _ => None,
+            };
+            Command::Review {
+                accept,
+                redispatch,
+                note,
+            }
+        }
+        Action::Contact => Command::Contact { note },
+        Action::Pause => Command::Pause { reason: note },
+        Action::Resume => Command::Resume,
+        Action::Extend => Command::Extend {
+            days: need(input.days, "延期天数")?,
+            reason: note,
+        },
+        Action::DecideExtension => Command::DecideExtension {
+            approve: need(input.approve, "审批结论")?,
+            note,
+        },
+        Action::Reply => Command::Reply { result: note },
+        Action::Verify => Command::Verify {
+            passed: need(input.passed, "核实结论")?,
+            note,
+        },
+        Action::Visit => Command::Visit {
+            resolved: need(input.resolved, "是否解决")?,
+            satisfaction: need(input.satisfaction, "满意度")?,
+            note,
+        },
+        Action::Reopen => Command::Reopen { reason: note },
+        Action::Supervise => Command::Supervise { note },
+        Action::Note => Command::Note { text: note },
+        Action::Warn | Action::Overdue => return Err(AppError::Forbidden),
+    };
+    if let Some(e) = &recategorized {
+        c.category_id = Some(e.id);
+        c.category_code = e.code.clone();
+        c.category_name = e.full_name.clone();
+        c.catalogue_version = Some(e.version);
+    }
+    let cal = calendar::current(app).await?;
+    let now = app.now();
+    let atts = input.attachments.clone();
+    write_tx!(app, |tx| {
+        let current = repo::get_tx(&mut tx, &c.tenant, c.id)
+            .await?
+            .ok_or(AppError::NotFound("工单"))?;
+        if current.version != input.version {
+            return Err(AppError::Stale);
+        }
+        let mut base = current.clone();
+        if recategorized.is_some() {
+            base.category_id = c.category_id;
+            base.category_code = c.category_code.clone();
+            base.category_name = c.category_name.clone();
+            base.catalogue_version = c.catalogue_version;
+            if !repo::set_category(&mut tx, &base).await? {
+                return Err(AppError::Stale);
+            }
+        }
+        let (life, change) = base.life.apply(&cmd, now, &cal).map_err(refused)?;
+        step(&mut tx, p, &base, life, &change, &cmd, now, &atts, &units).await?
+    })
+}
+
+/// The sweeper's step on one case: raise whatever alarm is due, each exactly once (the
+/// version check and the alarm marks make a second server's attempt a no-op).
+pub async fn alarm(app: &App, sys: &Principal, tenant: &str, id: Uuid) -> Result<usize> {
+    let cal = calendar::current(app).await?;
+    let mut raised = 0;
+    for _ in 0..2 {
+        let now = app.now();
+        let Some(c) = repo::get(&app.db, tenant, id).await? else {
+            return Ok(raised);
+        };
+        let cmd = match c.life.next_alarm() {
+            Some(t) if t <= now => {
+                if c.life.warned_at.is_none() && c.life.warn_at.is_some_and(|w| w <= now) {
+                    if c.life.due_at.is_some_and(|d| d <= now) {
+                        Command::Overdue
+                    } else {
+                        Command::Warn
+                    }
+                } else {
+                    Command::Overdue
+                }
+            }
+            _ => return Ok(raised),
+        };
+        let Ok((life, change)) = c.life.apply(&cmd, now, &cal) else {
+            return Ok(raised);
+        };
+        let units = HashMap::new();
+        let done = write_tx!(app, |tx| {
+            match step(
+                &mut tx,
+                sys,
+                &c,
+                life.clone(),
+                &change,
+                &cmd,
+                now,
+                &[],
+                &units,
+            )
+            .await
+            {
+                Ok(_) => true,
+                Err(AppError::Stale) => false,
+                Err(e) => return Err(e),
+            }
+        });
+        match done {
+            Ok(true) => raised += 1,
+            Ok(false) => return Ok(raised),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(raised)
+}
+
+/// One sweeper pass: every case whose alarm is due, in batches.
+pub async fn sweep(app: &App, sys: &Principal, batch: i64) -> Result<usize> {
+    let mut raised = 0;
+    loop {
+        let due = repo::due_alarms(&app.db, app.now(), batch).await?;
+        let n = due.len();
+        let mut progressed = 0;
+        for (tenant, id) in due {
+            let r = alarm(app, sys, &tenant, id).await?;
+            raised += r;
+            progressed += usize::from(r > 0);
+        }
+        if (n as i64) < batch || progressed == 0 {
+            return Ok(raised);
+        }
+    }
+}
+
+/// The timeline of a case the caller may read.
+pub async fn timeline(app: &App, p: &Principal, id: Uuid) -> Result<Vec<TimelineEvent>> {
+    let c = get(app, p, id).await?;
+    Ok(repo::events(&app.db, &c.tenant, c.id).await?)
+}
+
+pub async fn parties(app: &App, p: &Principal, id: Uuid) -> Result<Vec<repo::Party>> {
+    let c = get(app, p, id).await?;
+    Ok(repo::parties(&app.db, &c.tenant, c.id).await?)
+}
+
+pub async fn notices_of(app: &App, p: &Principal, id: Uuid) -> Result<Vec<repo::Notice>> {
+    let c = get(app, p, id).await?;
+    Ok(repo::notices_for_case(&app.db, &c.tenant, c.id).await?)
+}
+
+/// The requester's full contact, for holders of `case.personal` over the receiving unit; each
+/// reveal is audited.
+pub async fn requester(app: &App, p: &Principal, id: Uuid) -> Result<(String, Option<String>)> {
+    let c = get(app, p, id).await?;
+    let owner = Target {
+        unit_id: c.owner_id,
+        unit_path: &c.owner_path,
+        owner: None,
+    };
+    if !p.authz.allows(Permission::CasePersonal, owner) {
+        return Err(AppError::Forbidden);
+    }
+    let phone = match &c.requester_phone {
+        Some(b) => Some(app.pi.open(b)?),
+        None => None,
+    };
+    let now = app.now();
+    write_tx!(app, |tx| {
+        record(
+            &mut tx,
+            now,
+            actor(p, &c.tenant),
+            Event::ok("case.reveal_requester", "case", c.id)
+                .detail(serde_json::json!({"number": c.number})),
+        )
+        .await?;
+    })?;
+    Ok((c.requester_name.clone(), phone))
+}
+
+/// A named queue of the workbench.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queue {
+    Pending,
+    ToDispatch,
+    ToSign,
+    Handling,
+    ToVerify,
+    ToVisit,
+    Warning,
+    Overdue,
+    Whistle,
+    All,
+}
+
+impl Queue {
+    pub const ALL: [Queue; 10] = [
+        Queue::Pending,
+        Queue::ToDispatch,
+        Queue::ToSign,
+        Queue::Handling,
+        Queue::ToVerify,
+        Queue::ToVisit,
+        Queue::Warning,
+        Queue::Overdue,
+        Queue::Whistle,
+        Queue::All,
+    ];
+    pub fn key(self) -> &'static str {
+        match self {
+            Queue::Pending => "pending",
+            Queue::ToDispatch => "to_dispatch",
+            Queue::ToSign => "to_sign",
+            Queue::Handling => "handling",
+            Queue::ToVerify => "to_verify",
+            Queue::ToVisit => "to_visit",
+            Queue::Warning => "warning",
+            Queue::Overdue => "overdue",
+            Queue::Whistle => "whistle",
+            Queue::All => "all",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Queue::Pending => "待立案",
+            Queue::ToDispatch => "待派遣",
+            Queue::ToSign => "待签收",
+            Queue::Handling => "办理中",
+            Queue::ToVerify => "待核实",
+            Queue::ToVisit => "待回访",
+            Queue::Warning => "即将超期",
+            Queue::Overdue => "已超期",
+            Queue::Whistle => "吹哨中",
+            Queue::All => "全部",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Queue> {
+        Queue::ALL.into_iter().find(|q| q.key() == s)
+    }
+
+    /// Fill the query's state and clock filters for this queue.
+    pub fn apply(self, q: &mut repo::ListQuery) {
+        use CaseState as S;
+        match self {
+            Queue::Pending => q.states = vec![S::Pending],
+            Queue::ToDispatch => q.states = vec![S::Registered, S::Consulting, S::Objected],
+            Queue::ToSign => q.states = vec![S::Dispatched],
+            Queue::Handling => q.states = vec![S::Handling],
+            Queue::ToVerify => q.states = vec![S::Replied],
+            Queue::ToVisit => q.states = vec![S::Closed],
+            Queue::Warning => q.clock = Some(ClockFilter::Warning),
+            Queue::Overdue => q.clock = Some(ClockFilter::Overdue),
+            Queue::Whistle => q.whistle_open = true,
+            Queue::All => {}
+        }
+    }
+}
+
+/// Cases the principal can read that match the query, newest first.
+pub async fn list(app: &App, p: &Principal, q: &repo::ListQuery) -> Result<Vec<CaseRow>> {
+    p.require(Permission::CaseRead)?;
+    let mut q = q.clone();
+    q.limit = q.limit.clamp(1, 201);
+    q.now = app.now();
+    let f: ScopeFilter = p.authz.filter(Permission::CaseRead);
+    Ok(repo::list(&app.db, &f, &q).await?)
+}
+
+/// Earlier cases from the same phone number (the hotline operator's "history of this caller").
+pub async fn by_phone(app: &App, p: &Principal, phone: &str, limit: i64) -> Result<Vec<CaseRow>> {
+    p.require(Permission::CaseRead)?;
+    let digits = pi::normalize_phone(phone)?;
+    let q = repo::ListQuery {
+        phone_hash: Some(app.pi.index(&digits)),
+        limit,
+        ..Default::default()
+    };
+    list(app, p, &q).await
+}
+
+/// A context for the sweeper's audit rows.
+pub fn sweeper_ctx() -> Ctx {
+    Ctx {
+        request_id: format!("sweeper-{}", linli_domain::ids::new_id()),
+        ip: "local".into(),
+        user_agent: "linli-sweeper".into(),
+    }
+}

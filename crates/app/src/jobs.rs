@@ -1,0 +1,49 @@
+//! Background jobs run inside `linli serve`: today the deadline sweeper.
+//!
+//! Every server runs the loop; a lease in the database ([`linli_store::repo::jobs`]) lets one
+//! of them sweep at a time, and a dead server's lease lapses after [`LEASE_SECS`]. Correctness
+//! does not rest on the lease: each alarm is a versioned step that records its mark, so even two
+//! sweepers racing raise every warning exactly once. A restart simply picks up whatever alarms
+//! fell due meanwhile (they are found by time, not by a queue that could be lost).
+
+use std::time::Duration;
+
+use linli_store::repo::jobs;
+
+use crate::{App, Result, bootstrap, cases};
+
+pub const SWEEPER: &str = "deadline_sweeper";
+pub const LEASE_SECS: i64 = 60;
+pub const BATCH: i64 = 500;
+
+/// One attempt: take the lease and, if ours, sweep. Returns the alarms raised (None: another
+/// server holds the lease).
+pub async fn sweep_once(app: &App, owner: &str) -> Result<Option<usize>> {
+    let now = app.now();
+    if !jobs::acquire(&app.db, SWEEPER, owner, now, now.plus_secs(LEASE_SECS)).await? {
+        return Ok(None);
+    }
+    let sys = bootstrap::system_principal(app, cases::sweeper_ctx()).await?;
+    let raised = cases::sweep(app, &sys, BATCH).await?;
+    jobs::finish(
+        &app.db,
+        SWEEPER,
+        owner,
+        app.now(),
+        &format!("raised {raised}"),
+    )
+    .await?;
+    Ok(Some(raised))
+}
+
+/// Sweep every `every` until the process ends. Errors are logged and retried next round.
+pub async fn run_sweeper(app: App, owner: String, every: Duration) {
+    loop {
+        match sweep_once(&app, &owner).await {
+            Ok(Some(n)) if n > 0 => tracing::info!(alarms = n, "deadline sweep"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "deadline sweep failed"),
+        }
+        tokio::time::sleep(every).await;
+    }
+}
