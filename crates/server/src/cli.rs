@@ -188,6 +188,30 @@ pub async fn migrate(cfg: Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+pub async fn import_calendar(cfg: Config, file: &Path) -> anyhow::Result<ExitCode> {
+    init_tracing("warn");
+    let app = open(&cfg).await?;
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("无法读取 {}", file.display()))?;
+    let sys = linli_app::bootstrap::system_principal(&app, Ctx::cli()).await?;
+    let years = linli_app::calendar::load_csv(&app, &sys, &text).await?;
+    let cal = linli_app::calendar::current(&app).await?;
+    for y in &years {
+        let days = cal.days();
+        let of_year = |k| {
+            days.iter()
+                .filter(|d| d.day.year() == *y && d.kind == k)
+                .count()
+        };
+        println!(
+            "{y} 年：放假 {} 天，调休上班 {} 天",
+            of_year(linli_domain::calendar::DayKind::Holiday),
+            of_year(linli_domain::calendar::DayKind::Workday)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub async fn import_divisions(cfg: Config, dir: &Path) -> anyhow::Result<ExitCode> {
     init_tracing("warn");
     let app = open(&cfg).await?;

@@ -70,6 +70,12 @@ enum ImportCmd {
         /// Directory with provinces.csv, cities.csv, areas.csv, streets.csv, villages.csv[.gz].
         dir: PathBuf,
     },
+    /// A year's public holidays and make-up working days (`date,kind,name` CSV, as the State
+    /// Council notice of each November gives them); every year in the file is replaced whole.
+    Calendar {
+        /// The CSV file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -116,6 +122,9 @@ fn main() -> std::process::ExitCode {
             Command::Import {
                 what: ImportCmd::Divisions { dir },
             } => cli::import_divisions(cfg, &dir).await,
+            Command::Import {
+                what: ImportCmd::Calendar { file },
+            } => cli::import_calendar(cfg, &file).await,
             Command::User { action } => cli::user(cfg, action).await,
             Command::Audit {
                 action: AuditCmd::Verify,
