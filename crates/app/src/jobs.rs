@@ -1,7 +1,7 @@
 //! Background jobs run inside `linli serve`: today the deadline sweeper.
 //!
 //! Every server runs the loop; a lease in the database ([`linli_store::repo::jobs`]) lets one
-//! of them sweep at a time, and a dead server's lease lapses after [`LEASE_SECS`]. Correctness
+//! of them sweep at a time, and a dead server's lease lapses after four sweep intervals. Correctness
 //! does not rest on the lease: each alarm is a versioned step that records its mark, so even two
 //! sweepers racing raise every warning exactly once. A restart simply picks up whatever alarms
 //! fell due meanwhile (they are found by time, not by a queue that could be lost).
@@ -13,14 +13,13 @@ use linli_store::repo::jobs;
 use crate::{App, Result, bootstrap, cases};
 
 pub const SWEEPER: &str = "deadline_sweeper";
-pub const LEASE_SECS: i64 = 60;
 pub const BATCH: i64 = 500;
 
-/// One attempt: take the lease and, if ours, sweep. Returns the alarms raised (None: another
-/// server holds the lease).
-pub async fn sweep_once(app: &App, owner: &str) -> Result<Option<usize>> {
+/// One attempt: take the lease for `lease_secs` and, if ours, sweep. Returns the alarms raised
+/// (None: another server holds the lease).
+pub async fn sweep_once(app: &App, owner: &str, lease_secs: i64) -> Result<Option<usize>> {
     let now = app.now();
-    if !jobs::acquire(&app.db, SWEEPER, owner, now, now.plus_secs(LEASE_SECS)).await? {
+    if !jobs::acquire(&app.db, SWEEPER, owner, now, now.plus_secs(lease_secs)).await? {
         return Ok(None);
     }
     let sys = bootstrap::system_principal(app, cases::sweeper_ctx()).await?;
@@ -36,10 +35,13 @@ pub async fn sweep_once(app: &App, owner: &str) -> Result<Option<usize>> {
     Ok(Some(raised))
 }
 
-/// Sweep every `every` until the process ends. Errors are logged and retried next round.
+/// Sweep every `every` until the process ends, holding the lease for four intervals (so a
+/// stopped server's turn passes to another within that time). Errors are logged and retried
+/// next round.
 pub async fn run_sweeper(app: App, owner: String, every: Duration) {
+    let lease = (every.as_secs() as i64 * 4).max(4);
     loop {
-        match sweep_once(&app, &owner).await {
+        match sweep_once(&app, &owner, lease).await {
             Ok(Some(n)) if n > 0 => tracing::info!(alarms = n, "deadline sweep"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "deadline sweep failed"),

@@ -191,8 +191,8 @@ pub async fn migrate(cfg: Config) -> anyhow::Result<ExitCode> {
 pub async fn import_calendar(cfg: Config, file: &Path) -> anyhow::Result<ExitCode> {
     init_tracing("warn");
     let app = open(&cfg).await?;
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("无法读取 {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("无法读取 {}", file.display()))?;
     let sys = linli_app::bootstrap::system_principal(&app, Ctx::cli()).await?;
     let years = linli_app::calendar::load_csv(&app, &sys, &text).await?;
     let cal = linli_app::calendar::current(&app).await?;

@@ -350,23 +350,23 @@ async fn the_sweeper_warns_and_marks_overdue_exactly_once_and_pauses_stop_it() {
     };
     // Nothing due yet.
     assert_eq!(
-        linli_app::jobs::sweep_once(&t.app, "a").await.unwrap(),
+        linli_app::jobs::sweep_once(&t.app, "a", 60).await.unwrap(),
         Some(0)
     );
     // Thursday 11-26 18:00 is past the 80% point: one warning, whoever sweeps and how often.
     t.clock
         .set(linli_domain::calendar::cst(2026, 11, 26, 18, 0).unwrap());
     assert_eq!(
-        linli_app::jobs::sweep_once(&t.app, "a").await.unwrap(),
+        linli_app::jobs::sweep_once(&t.app, "a", 60).await.unwrap(),
         Some(1)
     );
     assert_eq!(
-        linli_app::jobs::sweep_once(&t.app, "b").await.unwrap(),
+        linli_app::jobs::sweep_once(&t.app, "b", 60).await.unwrap(),
         None,
         "lease held by a"
     );
     assert_eq!(
-        linli_app::jobs::sweep_once(&t.app, "a").await.unwrap(),
+        linli_app::jobs::sweep_once(&t.app, "a", 60).await.unwrap(),
         Some(0)
     );
     // (Sessions time out while the clock jumps days: log in again after each jump.)
@@ -378,7 +378,7 @@ async fn the_sweeper_warns_and_marks_overdue_exactly_once_and_pauses_stop_it() {
     t.clock
         .set(linli_domain::calendar::cst(2026, 11, 30, 9, 0).unwrap());
     assert_eq!(
-        linli_app::jobs::sweep_once(&t.app, "a").await.unwrap(),
+        linli_app::jobs::sweep_once(&t.app, "a", 60).await.unwrap(),
         Some(0)
     );
     let street = t.login("donghuamen").await;
@@ -394,11 +394,11 @@ async fn the_sweeper_warns_and_marks_overdue_exactly_once_and_pauses_stop_it() {
     t.clock
         .set(linli_domain::calendar::cst(2026, 12, 1, 16, 0).unwrap());
     assert_eq!(
-        linli_app::jobs::sweep_once(&t.app, "a").await.unwrap(),
+        linli_app::jobs::sweep_once(&t.app, "a", 60).await.unwrap(),
         Some(1)
     );
     assert_eq!(
-        linli_app::jobs::sweep_once(&t.app, "a").await.unwrap(),
+        linli_app::jobs::sweep_once(&t.app, "a", 60).await.unwrap(),
         Some(0)
     );
     let k = kinds(&t, id.clone()).await;

@@ -243,3 +243,212 @@ async fn sigkill_during_writes_loses_no_committed_data() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// A server process with the options the two-server test needs.
+fn serve_with(url: &str, data_dir: &std::path::Path, demo: bool) -> (Server, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+    if demo {
+        cmd.arg("--demo");
+    }
+    let mut child = cmd
+        .env("LINLI_DATABASE_URL", url)
+        .env("LINLI_DATA_DIR", data_dir)
+        .env("LINLI_ADMIN_PASSWORD", ADMIN_PW)
+        .env("LINLI_DEMO_PASSWORD", "Demo-Pass-2026")
+        .env(
+            "LINLI_PI_KEY",
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        )
+        .env("LINLI_SWEEP_EVERY_SECS", "1")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let mut base = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(i) = line.find("http://") {
+            base = Some(line[i..].trim_end_matches("/console").trim().to_string());
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    (Server(child), base.expect("server printed its address"))
+}
+
+async fn api_login(base: &str, user: &str) -> (reqwest::Client, String) {
+    let c = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let r: serde_json::Value = c
+        .post(format!("{base}/api/v1/session"))
+        .json(&json!({"username": user, "password": "Demo-Pass-2026"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (c, r["csrf_token"].as_str().unwrap().to_string())
+}
+
+async fn api_post(
+    c: &(reqwest::Client, String),
+    url: String,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let r =
+        c.0.post(url)
+            .header("x-csrf-token", &c.1)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+    let status = r.status();
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert!(status.is_success(), "{status} {v}");
+    v
+}
+
+async fn count(db: &linli_store::Db, sql: &str) -> i64 {
+    db.fetch_one_i64(sql.to_string(), vec![]).await.unwrap()
+}
+
+/// Two `linli serve` processes on one database: each sweeps under the shared lease, every
+/// warning and every overdue mark is raised exactly once, and when the lease holder dies the
+/// other server takes over.
+#[tokio::test]
+async fn two_servers_raise_each_deadline_alarm_exactly_once() {
+    const N: i64 = 24;
+    let t = TestDb::empty().await;
+    let dirs = (tempdir(), tempdir());
+    let (mut a, base_a) = serve_with(&t.url, &dirs.0, true);
+    let (b, base_b) = serve_with(&t.url, &dirs.1, false);
+    let hotline = api_login(&base_a, "hotline").await;
+    let dispatcher_a = api_login(&base_a, "dongcheng").await;
+    let dispatcher_b = api_login(&base_b, "dongcheng").await;
+    let street: String =
+        t.db.fetch_optional(
+            "SELECT id FROM org_units WHERE code = '110101001'",
+            vec![],
+            |r| r.uuid("id"),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .to_string();
+    for i in 0..N {
+        let c = api_post(
+            &hotline,
+            format!("{base_a}/api/v1/cases"),
+            json!({"channel": "hotline", "request_type": "help", "title": format!("井盖缺失 {i}"),
+                "description": "路口井盖缺失", "anonymous": true}),
+        )
+        .await;
+        let id = c["id"].as_str().unwrap();
+        // Steps go through either server.
+        let d = if i % 2 == 0 {
+            (&dispatcher_a, &base_a)
+        } else {
+            (&dispatcher_b, &base_b)
+        };
+        api_post(
+            d.0,
+            format!("{}/api/v1/cases/{id}/register", d.1),
+            json!({"version": 1}),
+        )
+        .await;
+        api_post(
+            d.0,
+            format!("{}/api/v1/cases/{id}/dispatch", d.1),
+            json!({"version": 2, "unit_id": street}),
+        )
+        .await;
+    }
+    // Time passes (for these cases): their warning points are behind us.
+    let past = linli_domain::Clock::now(&linli_domain::SystemClock).plus_secs(-60);
+    t.db.execute(
+        "UPDATE cases SET warn_at = $1, alarm_at = $1 WHERE state = 'dispatched'",
+        linli_store::args![past],
+    )
+    .await
+    .unwrap();
+    let warnings = "SELECT COUNT(*) FROM notices WHERE kind = 'warning'";
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while count(&t.db, warnings).await < N && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Give both servers a few more rounds to (not) raise anything twice.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(count(&t.db, warnings).await, N);
+    assert_eq!(
+        count(
+            &t.db,
+            "SELECT COUNT(*) FROM case_events WHERE action = 'warn'"
+        )
+        .await,
+        N
+    );
+
+    // The lease holder dies; the survivor takes over the overdue marks once the lease lapses.
+    let holder: String =
+        t.db.fetch_optional(
+            "SELECT owner FROM job_leases WHERE name = 'deadline_sweeper'",
+            vec![],
+            |r| r.text("owner"),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let survivor_base = if holder.contains(base_a.trim_start_matches("http://")) {
+        a.kill();
+        base_b.clone()
+    } else {
+        drop(b);
+        base_a.clone()
+    };
+    t.db.execute(
+        "UPDATE cases SET due_at = $1, alarm_at = $1 WHERE state = 'dispatched'",
+        linli_store::args![past],
+    )
+    .await
+    .unwrap();
+    let overdue = "SELECT COUNT(*) FROM case_events WHERE action = 'overdue'";
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while count(&t.db, overdue).await < N && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(count(&t.db, overdue).await, N);
+    assert_eq!(
+        count(&t.db, "SELECT COUNT(*) FROM notices WHERE kind = 'overdue'").await,
+        2 * N
+    );
+    assert_eq!(count(&t.db, warnings).await, N, "no second warning");
+    let owner: String =
+        t.db.fetch_optional(
+            "SELECT owner FROM job_leases WHERE name = 'deadline_sweeper'",
+            vec![],
+            |r| r.text("owner"),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        owner.contains(survivor_base.trim_start_matches("http://")),
+        "{owner} took over"
+    );
+    let _ = std::fs::remove_dir_all(&dirs.0);
+    let _ = std::fs::remove_dir_all(&dirs.1);
+}
+
+fn tempdir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("linli-two-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
