@@ -45,6 +45,8 @@ pub enum BenchCmd {
     List(ListArgs),
     /// import, login and list in sequence on the same server (list reuses the import's data).
     All(AllArgs),
+    /// Case intake `POST /api/v1/cases`; compare with a raw insert of the same rows.
+    Cases(CasesArgs),
 }
 
 #[derive(Args, Clone)]
@@ -113,6 +115,9 @@ pub async fn run(cmd: BenchCmd, url: Option<String>) -> anyhow::Result<ExitCode>
             }
             BenchCmd::List(a) => {
                 list_bench(&target, None, &a, &m).await?;
+            }
+            BenchCmd::Cases(a) => {
+                cases_bench(&target, &a, &m).await?;
             }
             BenchCmd::All(a) => {
                 let kept = match &a.dir {
@@ -1281,6 +1286,166 @@ async fn list_body(app: &App, a: &ListArgs, data: &str, m: &Machine) -> anyhow::
         )
         .print(m);
     }
+    drop(server);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// cases
+
+/// Case intake through HTTP (`POST /api/v1/cases` with category-free hotline data, a grid, an
+/// address and a point, as an operator files it: number, parties, timeline, sealed phone and
+/// audit row in one transaction), compared with a raw baseline that writes the same rows (the
+/// case, its owner/grid/community parties, its timeline row) straight through the pool in one
+/// transaction per case, with no checks and no audit chain.
+async fn cases_bench(target: &Target, a: &CasesArgs, m: &Machine) -> anyhow::Result<()> {
+    with_db(target, |app| async move {
+        capped("cases", cases_body(&app, a, m)).await
+    })
+    .await
+}
+
+#[derive(Args, Clone)]
+pub struct CasesArgs {
+    /// Cases per figure.
+    #[arg(long, default_value_t = 20_000)]
+    pub n: usize,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+}
+
+async fn cases_body(app: &App, a: &CasesArgs, m: &Machine) -> anyhow::Result<()> {
+    let engine = app.db.engine();
+    linli_app::bootstrap::load_demo(app, Some("Bench-Demo-2026")).await?;
+    let grid = org_repo::get_by_code(&app.db, "110101001001001")
+        .await?
+        .context("demo grid missing")?;
+    let (n, conc) = (a.n, a.concurrency);
+    let data = "demo 东城区".to_string();
+
+    // Baseline: the same rows, raw.
+    let district = org_repo::get_by_code(&app.db, "110101")
+        .await?
+        .context("no district")?;
+    let community = org_repo::get_by_code(&app.db, "110101001001")
+        .await?
+        .context("no community")?;
+    let raw = {
+        let db = app.db.clone();
+        let (d, g, c) = (
+            Arc::new(district),
+            Arc::new(grid.clone()),
+            Arc::new(community),
+        );
+        move |i: usize| {
+            let (db, d, g, c) = (db.clone(), d.clone(), g.clone(), c.clone());
+            async move {
+                let id = linli_domain::ids::new_id();
+                let now = linli_domain::Clock::now(&SystemClock);
+                let mut tx = db.begin_write().await?;
+                tx.execute(
+                    "INSERT INTO cases (tenant, id, number, channel, request_type, urgency, state, title, description,
+                        address, lat_e6, lng_e6, grid_id, community_id, requester_name, requester_phone, phone_masked,
+                        phone_hash, anonymous, owner_id, owner_path, received_at, created_by, created_at, updated_at, version)
+                     VALUES ($1, $2, $3, 'hotline', 'complaint', 'normal', 'pending', $4, $5, $6, $7, $8, $9, $10, $11,
+                        $12, $13, $14, FALSE, $15, $16, $17, NULL, $17, $17, 1)",
+                    linli_store::args![
+                        "110101", id, format!("RAW-{i:09}"), "小区门口垃圾堆放", "多福巷小区门口垃圾三天未清运，气味很大。",
+                        "东城区多福巷12号", 39_916_500i64, 116_407_500i64, g.id, c.id, "张三丰",
+                        vec![7u8; 40], "138****5678", "0123456789abcdef0123456789abcdef", d.id, d.path.clone(), now
+                    ],
+                )
+                .await?;
+                for (u, role) in [(&*d, "owner"), (&*g, "grid"), (&*c, "community")] {
+                    tx.execute(
+                        "INSERT INTO case_parties (tenant, case_id, unit_id, role, unit_path, since) VALUES ($1, $2, $3, $4, $5, $6)",
+                        linli_store::args!["110101", id, u.id, role, u.path.clone(), now],
+                    )
+                    .await?;
+                }
+                tx.execute(
+                    "INSERT INTO case_events (tenant, case_id, seq, at, action, from_state, to_state, actor_name, note, data)
+                     VALUES ($1, $2, 1, $3, 'receive', '', 'pending', 'bench', '', '{}')",
+                    linli_store::args!["110101", id, now],
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+    };
+    drive(n / 10, conc, raw.clone()).await?;
+    let base = drive(n, conc, raw).await?;
+    base.fill(
+        Line::new("cases", "raw_insert(baseline)", engine)
+            .kv("data", data.clone())
+            .kv("concurrency", conc)
+            .num("cases_per_s", base.per_sec()),
+    )
+    .print(m);
+
+    // Through HTTP, as the hotline operator.
+    let server = start_server(app).await?;
+    let client = http_client()?;
+    let r = client
+        .post(format!("{}/api/v1/session", server.base))
+        .json(&serde_json::json!({"username": "hotline", "password": "Bench-Demo-2026"}))
+        .send()
+        .await?;
+    let body: serde_json::Value = r.json().await?;
+    let cookie = format!(
+        "{}={}",
+        linli_web::auth::SESSION_COOKIE,
+        body["session"].as_str().context("no session")?
+    );
+    let csrf = body["csrf_token"].as_str().context("no csrf")?.to_string();
+    let post = {
+        let (client, url, grid_id) = (
+            client.clone(),
+            format!("{}/api/v1/cases", server.base),
+            grid.id,
+        );
+        move |i: usize| {
+            let (client, url, cookie, csrf) =
+                (client.clone(), url.clone(), cookie.clone(), csrf.clone());
+            async move {
+                let r = client
+                    .post(&url)
+                    .header("cookie", cookie)
+                    .header("x-csrf-token", csrf)
+                    .json(&serde_json::json!({
+                        "channel": "hotline", "request_type": "complaint", "title": "小区门口垃圾堆放",
+                        "description": "多福巷小区门口垃圾三天未清运，气味很大。", "address": "东城区多福巷12号",
+                        "lat": 39.9165, "lng": 116.4075, "grid_id": grid_id,
+                        "requester_name": "张三丰", "requester_phone": format!("138{:08}", i % 100_000_000)
+                    }))
+                    .send()
+                    .await?;
+                let status = r.status();
+                r.bytes().await?;
+                if status.as_u16() != 201 {
+                    bail!("POST /api/v1/cases answered {status}");
+                }
+                Ok(())
+            }
+        }
+    };
+    drive(n / 10, conc, post.clone()).await?;
+    let http = drive(n, conc, post).await?;
+    http.fill(
+        Line::new("cases", "intake_http", engine)
+            .kv("data", data)
+            .kv("concurrency", conc)
+            .num("cases_per_s", http.per_sec()),
+    )
+    .vs(
+        "baseline_per_s",
+        "ratio_raw",
+        base.per_sec(),
+        http.per_sec(),
+    )
+    .print(m);
     drop(server);
     Ok(())
 }
