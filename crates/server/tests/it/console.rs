@@ -246,3 +246,178 @@ async fn password_change_from_the_profile() {
         .await;
     assert_eq!(r.status, 201);
 }
+
+/// The case id a console redirect points at (`/console/cases/{id}?ok=…`).
+fn case_of(r: &crate::support::Resp) -> String {
+    let loc = r.headers["location"].to_str().unwrap();
+    let rest = loc.strip_prefix("/console/cases/").expect(loc);
+    rest.split(['?', '#']).next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_case_through_the_console_from_intake_to_dispatch() {
+    let t = spawn_app().await;
+    let hotline = console_login(&t, "hotline").await;
+    let form = hotline.get_html("/console/cases/new").await;
+    assert_eq!(form.status, 200);
+    assert!(attr(&form.text, "input#phone[autofocus]", "name").is_some());
+    let csrf = csrf_of(&hotline).await;
+    let r = hotline
+        .post_form(
+            "/console/cases/new",
+            &[
+                ("csrf", &csrf),
+                ("phone", "138-1234-5678"),
+                ("name", "张三丰"),
+                ("request_type", "complaint"),
+                ("urgency", "normal"),
+                ("title", "小区门口垃圾堆放"),
+                ("description", "多福巷小区门口垃圾三天未清运。"),
+                ("address", "东城区多福巷12号"),
+                ("answer", ""),
+                ("channel", "hotline"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let id = case_of(&r);
+    let loc = r.headers["location"].to_str().unwrap().to_string();
+    let page = hotline.get_html(&loc).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        text_of(&page.text, ".alert-success")
+            .unwrap()
+            .contains("110101-"),
+        "the number in the flash"
+    );
+    // The operator's history of this caller lists the case.
+    let h = hotline
+        .get_html("/console/cases/history?phone=13812345678")
+        .await;
+    assert_eq!(h.status, 200);
+    assert!(
+        h.text.contains(&format!("/console/cases/{id}")),
+        "{}",
+        h.text
+    );
+
+    // The district dispatcher finds it in 待立案.
+    let district = console_login(&t, "dongcheng").await;
+    let list = district.get_html("/console/cases").await;
+    assert_eq!(list.status, 200);
+    assert_eq!(
+        text_of(&list.text, ".nav-tabs .nav-link.active").as_deref(),
+        Some("待立案")
+    );
+    assert!(
+        attr(
+            &list.text,
+            &format!("tr.case-row a[href='/console/cases/{id}']"),
+            "href"
+        )
+        .is_some(),
+        "listed in 待立案"
+    );
+
+    // The case page: masked contact, and exactly the dispatcher's steps.
+    let page = district.get_html(&format!("/console/cases/{id}")).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        text_of(&page.text, ".requester-phone").as_deref(),
+        Some("138****5678")
+    );
+    assert!(!page.text.contains("12345678") && !page.text.contains("张三丰"));
+    for step in ["register", "dispose"] {
+        let sel = format!("form[action='/console/cases/{id}/{step}'] button[type=submit]");
+        assert!(attr(&page.text, &sel, "type").is_some(), "{step} offered");
+    }
+    assert!(attr(&page.text, "form[action$='/sign']", "action").is_none());
+    let version = attr(
+        &page.text,
+        &format!("form[action='/console/cases/{id}/register'] input[name=version]"),
+        "value",
+    )
+    .unwrap();
+
+    // A grid worker elsewhere does not learn the case exists.
+    let other = console_login(&t, "grid02").await;
+    assert_eq!(
+        other.get_html(&format!("/console/cases/{id}")).await.status,
+        404
+    );
+
+    // 立案 through the form moves the case to 待派遣.
+    let csrf = csrf_of(&district).await;
+    let r = district
+        .post_form(
+            &format!("/console/cases/{id}/register"),
+            &[("csrf", &csrf), ("version", &version), ("urgency", "")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let loc = r.headers["location"].to_str().unwrap().to_string();
+    assert!(loc.contains("ok="), "{loc}");
+    let page = district.get_html(&loc).await;
+    assert_eq!(
+        text_of(&page.text, ".case-state").as_deref(),
+        Some("待派遣")
+    );
+    assert!(attr(&page.text, "form[action$='/dispatch']", "action").is_some());
+    let list = district.get_html("/console/cases?queue=to_dispatch").await;
+    assert!(list.text.contains(&format!("/console/cases/{id}")));
+
+    // The same form again, on the version it was read at, is stale.
+    let r = district
+        .post_form(
+            &format!("/console/cases/{id}/dispose"),
+            &[
+                ("csrf", &csrf),
+                ("version", &version),
+                ("disposition", "outside_duty"),
+                ("note", "不属于职责范围"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let page = district
+        .get_html(r.headers["location"].to_str().unwrap())
+        .await;
+    assert!(
+        text_of(&page.text, ".alert-danger")
+            .unwrap()
+            .contains("已被他人更新"),
+        "{}",
+        page.text
+    );
+
+    // Dispatch to the street through the unit picker's hidden field.
+    let street = t.unit_id("110101001").await;
+    let page = district.get_html(&format!("/console/cases/{id}")).await;
+    let version = attr(
+        &page.text,
+        &format!("form[action='/console/cases/{id}/dispatch'] input[name=version]"),
+        "value",
+    )
+    .unwrap();
+    let r = district
+        .post_form(
+            &format!("/console/cases/{id}/dispatch"),
+            &[
+                ("csrf", &csrf),
+                ("version", &version),
+                ("unit_id", &street),
+                ("unit_q", "东华门街道"),
+                ("co1", ""),
+                ("unit_q", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let page = district
+        .get_html(r.headers["location"].to_str().unwrap())
+        .await;
+    assert_eq!(
+        text_of(&page.text, ".case-state").as_deref(),
+        Some("待签收")
+    );
+}

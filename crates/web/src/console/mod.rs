@@ -6,6 +6,7 @@
 
 mod admin;
 mod audit;
+mod cases;
 pub(crate) mod login;
 mod org;
 mod profile;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .merge(users::routes())
         .merge(admin::routes())
         .merge(audit::routes())
+        .merge(cases::routes())
         .merge(profile::routes())
 }
 
@@ -66,6 +68,18 @@ pub struct Shell {
 /// (href, label, hint, permission needed — None for everyone)
 const NAV: &[(&str, &str, &str, Option<Permission>)] = &[
     ("/console", "工作台", "", None),
+    (
+        "/console/cases",
+        "工单工作台",
+        "待立案、待派遣、待签收、办理中与超期工单",
+        Some(Permission::CaseRead),
+    ),
+    (
+        "/console/cases/new",
+        "热线受理",
+        "登记来电诉求，查看来电人以往工单",
+        Some(Permission::CaseCreate),
+    ),
     (
         "/console/org",
         "组织架构",

@@ -1,0 +1,846 @@
+//! 工单 pages: the workbench (queues, filters, keyset paging), one case with its timeline and
+//! exactly the steps the caller may take now (one small form per step), the hotline intake
+//! form with the caller's earlier cases, and the audited reveal of the requester's contact.
+//!
+//! The pages only present and collect: every rule (who may do what, which state admits which
+//! step, text limits) is the `linli_app::cases` use cases'.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use linli_app::cases::{NewCase, Queue, StepInput};
+use linli_app::{AppError, Principal};
+use linli_domain::Ts;
+use linli_domain::auth::{Permission, Target};
+use linli_domain::case::{
+    Action, CaseState, Channel, Disposition, Light, NoticeKind, ObjectionGround, RequestType,
+    Satisfaction, Urgency,
+};
+use linli_store::repo::cases::{CaseRow, ListQuery};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{
+    FlashQuery, FragmentWrap, PageError, Shell, back, fail, fragment_error, parse_id, render,
+    ticked, unit_names,
+};
+use crate::AppState;
+use crate::auth::{ApiForm, ApiPath, ApiQuery, ConsoleAuth, urlencode};
+use crate::error::status_of;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/console/cases", get(workbench))
+        .route("/console/cases/new", get(new_page).post(create))
+        .route("/console/cases/history", get(history))
+        .route("/console/cases/{id}", get(case_page))
+        .route("/console/cases/{id}/requester", post(reveal))
+        .route("/console/cases/{id}/{action}", post(step))
+}
+
+const ACTIVE: &str = "/console/cases";
+const PAGE: i64 = 30;
+/// Earlier cases of a caller shown beside the intake form.
+const HISTORY: i64 = 8;
+
+fn light_class(l: Light) -> &'static str {
+    match l {
+        Light::Green => "bg-green text-green-fg",
+        Light::Yellow => "bg-yellow text-yellow-fg",
+        Light::Red => "bg-red text-red-fg",
+        Light::Stopped => "bg-secondary text-secondary-fg",
+    }
+}
+
+fn cst(t: Option<Ts>) -> String {
+    t.map(Ts::display_cst).unwrap_or_else(|| "—".into())
+}
+
+/// A select option: (key, label, selected).
+type Opt = (&'static str, &'static str, bool);
+
+fn opts<T: Copy + PartialEq>(
+    all: &[T],
+    key: fn(T) -> &'static str,
+    label: fn(T) -> &'static str,
+    cur: Option<T>,
+) -> Vec<Opt> {
+    all.iter()
+        .map(|&x| (key(x), label(x), cur == Some(x)))
+        .collect()
+}
+
+/// An optional choice from a form: empty is none, anything unknown is refused.
+fn choice<T>(v: &str, parse: fn(&str) -> Option<T>, what: &str) -> Result<Option<T>, AppError> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    parse(v)
+        .map(Some)
+        .ok_or_else(|| AppError::invalid("invalid_choice", format!("{what}无效，请重新选择")))
+}
+
+fn yes_no(v: &str, what: &str) -> Result<Option<bool>, AppError> {
+    choice(
+        v,
+        |s| match s {
+            "yes" => Some(true),
+            "no" => Some(false),
+            _ => None,
+        },
+        what,
+    )
+}
+
+/// The console's wording of an error (a stale version names what to do).
+fn say(e: AppError) -> AppError {
+    match e {
+        AppError::Stale => AppError::Conflict("已被他人更新，请刷新页面后重试".into()),
+        other => other,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The workbench.
+
+struct Row {
+    id: Uuid,
+    number: String,
+    title: String,
+    category: String,
+    state: &'static str,
+    light: &'static str,
+    light_class: &'static str,
+    urgent: Option<&'static str>,
+    handler: String,
+    received: String,
+    due: String,
+}
+
+async fn rows(s: &AppState, p: &Principal, cases: Vec<CaseRow>) -> Vec<Row> {
+    let names = unit_names(s, p, cases.iter().filter_map(|c| c.life.handler)).await;
+    let now = s.app.now();
+    cases
+        .into_iter()
+        .map(|c| {
+            let l = &c.life;
+            let light = l.light(now);
+            Row {
+                id: c.id,
+                handler: l
+                    .handler
+                    .and_then(|h| names.get(&h).cloned())
+                    .unwrap_or_else(|| "—".into()),
+                state: l.state.label(),
+                light: light.label(),
+                light_class: light_class(light),
+                urgent: (l.urgency != Urgency::Normal).then(|| l.urgency.label()),
+                received: c.received_at.display_cst(),
+                due: cst(l.due_at),
+                category: if c.category_name.is_empty() {
+                    "未分类".into()
+                } else {
+                    c.category_name
+                },
+                number: c.number,
+                title: c.title,
+            }
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "cases_list.html")]
+struct ListPage {
+    shell: Shell,
+    /// (href, label, active)
+    tabs: Vec<(String, &'static str, bool)>,
+    queue: &'static str,
+    q: String,
+    channels: Vec<Opt>,
+    urgencies: Vec<Opt>,
+    filtered: bool,
+    rows: Vec<Row>,
+    next: Option<String>,
+    first: Option<String>,
+    can_create: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ListParams {
+    queue: String,
+    q: String,
+    channel: String,
+    urgency: String,
+    before: String,
+    ok: Option<String>,
+    err: Option<String>,
+}
+
+async fn workbench(
+    State(s): State<AppState>,
+    ConsoleAuth(p): ConsoleAuth,
+    ApiQuery(q): ApiQuery<ListParams>,
+) -> Result<Response, PageError> {
+    let fail = fail(&s, &p, ACTIVE);
+    p.require(Permission::CaseRead).map_err(&fail)?;
+    let default = if p.authz.has(Permission::CaseDispatch) {
+        Queue::Pending
+    } else {
+        Queue::All
+    };
+    let queue = if q.queue.is_empty() {
+        default
+    } else {
+        Queue::parse(&q.queue)
+            .ok_or_else(|| AppError::invalid("invalid_queue", "没有这个工作台队列"))
+            .map_err(&fail)?
+    };
+    let text: String = q.q.trim().chars().take(64).collect();
+    let channel = choice(&q.channel, Channel::parse, "受理渠道").map_err(&fail)?;
+    let urgency = choice(&q.urgency, Urgency::parse, "紧急程度").map_err(&fail)?;
+    let before = match q.before.trim() {
+        "" => None,
+        b => Some(parse_id(b, "分页位置").map_err(&fail)?),
+    };
+    let mut lq = ListQuery {
+        channel,
+        urgency,
+        q: Some(text.clone()).filter(|t| !t.is_empty()),
+        before,
+        limit: PAGE + 1,
+        ..Default::default()
+    };
+    queue.apply(&mut lq);
+    let mut found = linli_app::cases::list(&s.app, &p, &lq)
+        .await
+        .map_err(&fail)?;
+    let more = found.len() as i64 > PAGE;
+    found.truncate(PAGE as usize);
+    let filters = format!(
+        "q={}&channel={}&urgency={}",
+        urlencode(&text),
+        channel.map(Channel::key).unwrap_or(""),
+        urgency.map(Urgency::key).unwrap_or("")
+    );
+    let base = format!("/console/cases?queue={}&{filters}", queue.key());
+    let next = if more {
+        found.last().map(|c| format!("{base}&before={}", c.id))
+    } else {
+        None
+    };
+    let tabs = Queue::ALL
+        .iter()
+        .map(|x| {
+            (
+                format!("/console/cases?queue={}&{filters}", x.key()),
+                x.label(),
+                *x == queue,
+            )
+        })
+        .collect();
+    let rows = rows(&s, &p, found).await;
+    let shell =
+        Shell::new(&p, &s.app, "工单工作台", ACTIVE).flash_from(q.ok.as_deref(), q.err.as_deref());
+    Ok(render(&ListPage {
+        shell,
+        tabs,
+        queue: queue.key(),
+        filtered: !text.is_empty() || channel.is_some() || urgency.is_some(),
+        q: text,
+        channels: opts(Channel::ALL, Channel::key, Channel::label, channel),
+        urgencies: opts(Urgency::ALL, Urgency::key, Urgency::label, urgency),
+        rows,
+        next,
+        first: before.map(|_| base),
+        can_create: p.authz.has(Permission::CaseCreate),
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// One case.
+
+struct EventView {
+    at: String,
+    actor: String,
+    action: String,
+    from: String,
+    to: String,
+    note: String,
+}
+
+struct NoticeView {
+    at: String,
+    kind: &'static str,
+    unit: String,
+    title: String,
+}
+
+/// One step the caller may take: the action's key and label; the template picks the fields.
+struct ActionView {
+    key: &'static str,
+    label: &'static str,
+    /// What the note field is called for this step; None when the step takes no text.
+    note: Option<&'static str>,
+}
+
+fn note_label(a: Action) -> Option<&'static str> {
+    use Action::*;
+    Some(match a {
+        Register | Dispatch | Sign | Resume | Warn | Overdue => return None,
+        Dispose => "处置说明",
+        Consult => "会商事项",
+        ConsultDone => "会商结论",
+        Object => "退单理由",
+        Review => "审核意见",
+        Contact => "联系情况",
+        Pause => "暂停原因",
+        Extend => "延期理由",
+        DecideExtension => "审批意见",
+        Reply => "办理结果",
+        Verify => "核实情况",
+        Visit => "回访记录",
+        Reopen => "重办原因",
+        Supervise => "督办意见",
+        Note => "备注内容",
+    })
+}
+
+struct CaseView {
+    id: Uuid,
+    number: String,
+    title: String,
+    description: String,
+    state: &'static str,
+    light: &'static str,
+    light_class: &'static str,
+    urgency: &'static str,
+    request_type: &'static str,
+    channel: &'static str,
+    category: String,
+    address: String,
+    /// (lat, lng) as text with six decimals.
+    point: Option<(String, String)>,
+    requester_name: String,
+    requester_phone: String,
+    anonymous: bool,
+    received: String,
+    sign_due: String,
+    contact_due: String,
+    due: String,
+    limit: String,
+    paused: bool,
+    extension_days: Option<u32>,
+    objections: i64,
+    extensions: i64,
+    reworks: i64,
+    reopens: i64,
+    supervisions: i64,
+    disposition: Option<&'static str>,
+    satisfaction: Option<&'static str>,
+    whistle: bool,
+    version: i64,
+}
+
+#[derive(Template)]
+#[template(path = "cases_show.html")]
+struct CasePage {
+    shell: Shell,
+    c: CaseView,
+    /// (role label, unit name)
+    parties: Vec<(&'static str, String)>,
+    timeline: Vec<EventView>,
+    notices: Vec<NoticeView>,
+    actions: Vec<ActionView>,
+    can_reveal: bool,
+    dispositions: Vec<Opt>,
+    grounds: Vec<Opt>,
+    satisfactions: Vec<Opt>,
+    urgencies: Vec<Opt>,
+    max_days: u32,
+}
+
+fn role_label(r: &str) -> &'static str {
+    match r {
+        "owner" => "受理单位",
+        "handler" => "承办单位",
+        "co_handler" => "协办单位",
+        "copy" => "抄送单位",
+        "grid" => "所属网格",
+        "community" => "所属社区",
+        _ => "相关单位",
+    }
+}
+
+const NOTICE_KINDS: [NoticeKind; 9] = [
+    NoticeKind::Assigned,
+    NoticeKind::Copied,
+    NoticeKind::Objection,
+    NoticeKind::ExtensionAsked,
+    NoticeKind::Warning,
+    NoticeKind::Overdue,
+    NoticeKind::Supervision,
+    NoticeKind::Rework,
+    NoticeKind::Reopened,
+];
+
+fn state_label(key: &str) -> String {
+    CaseState::parse(key)
+        .map(|s| s.label().to_string())
+        .unwrap_or_else(|| {
+            if key.is_empty() {
+                "—".into()
+            } else {
+                key.to_string()
+            }
+        })
+}
+
+fn may_reveal(p: &Principal, c: &CaseRow) -> bool {
+    p.authz.allows(
+        Permission::CasePersonal,
+        Target {
+            unit_id: c.owner_id,
+            unit_path: &c.owner_path,
+            owner: None,
+        },
+    )
+}
+
+async fn show_case(
+    s: &AppState,
+    p: &Principal,
+    id: Uuid,
+    shell: Shell,
+) -> Result<Response, PageError> {
+    let fail = fail(s, p, ACTIVE);
+    let c = linli_app::cases::get(&s.app, p, id).await.map_err(&fail)?;
+    let actions = linli_app::cases::actions_for(&s.app, p, &c)
+        .await
+        .map_err(&fail)?;
+    let events = linli_app::cases::timeline(&s.app, p, id)
+        .await
+        .map_err(&fail)?;
+    let parties = linli_app::cases::parties(&s.app, p, id)
+        .await
+        .map_err(&fail)?;
+    let notices = linli_app::cases::notices_of(&s.app, p, id)
+        .await
+        .map_err(&fail)?;
+    let names = unit_names(
+        s,
+        p,
+        parties
+            .iter()
+            .map(|x| x.unit_id)
+            .chain(notices.iter().map(|n| n.unit_id))
+            .chain(events.iter().filter_map(|e| e.actor_unit)),
+    )
+    .await;
+    let name = |u: Uuid| names.get(&u).cloned().unwrap_or_else(|| "—".into());
+    let now = s.app.now();
+    let l = &c.life;
+    let light = l.light(now);
+    let view = CaseView {
+        id: c.id,
+        number: c.number.clone(),
+        title: c.title.clone(),
+        description: c.description.clone(),
+        state: l.state.label(),
+        light: light.label(),
+        light_class: light_class(light),
+        urgency: l.urgency.label(),
+        request_type: l.request_type.label(),
+        channel: c.channel.label(),
+        category: if c.category_name.is_empty() {
+            "未分类".into()
+        } else {
+            format!("{}（{}）", c.category_name, c.category_code)
+        },
+        address: c.address.clone(),
+        point: c.lat_e6.zip(c.lng_e6).map(|(a, b)| {
+            (
+                format!("{:.6}", a as f64 / 1e6),
+                format!("{:.6}", b as f64 / 1e6),
+            )
+        }),
+        requester_name: linli_app::pi::mask_name(&c.requester_name),
+        requester_phone: c.phone_masked.clone(),
+        anonymous: l.anonymous,
+        received: c.received_at.display_cst(),
+        sign_due: cst(l.sign_due),
+        contact_due: cst(l.contact_due),
+        due: cst(l.due_at),
+        limit: l
+            .limits
+            .map(|x| x.complete.to_string())
+            .unwrap_or_else(|| "—".into()),
+        paused: l.paused_at.is_some(),
+        extension_days: l.extension.map(|e| e.days),
+        objections: l.counts.objections,
+        extensions: l.counts.extensions,
+        reworks: l.counts.reworks,
+        reopens: l.counts.reopens,
+        supervisions: l.counts.supervisions,
+        disposition: l.disposition.map(Disposition::label),
+        satisfaction: l.satisfaction.map(Satisfaction::label),
+        whistle: c.whistle_open,
+        version: c.version,
+    };
+    let timeline = events
+        .into_iter()
+        .map(|e| EventView {
+            at: e.at.display_cst(),
+            actor: match e.actor_unit {
+                Some(u) if !e.actor_name.is_empty() => format!("{}（{}）", e.actor_name, name(u)),
+                _ if e.actor_name.is_empty() => "系统".into(),
+                _ => e.actor_name.clone(),
+            },
+            action: Action::parse(&e.action)
+                .map(|a| a.label().to_string())
+                .unwrap_or_else(|| "受理".into()),
+            from: state_label(&e.from_state),
+            to: state_label(&e.to_state),
+            note: e.note,
+        })
+        .collect();
+    let notices = notices
+        .into_iter()
+        .map(|n| NoticeView {
+            at: n.created_at.display_cst(),
+            kind: NOTICE_KINDS
+                .iter()
+                .find(|k| k.key() == n.kind)
+                .map(|k| k.label())
+                .unwrap_or("通知"),
+            unit: name(n.unit_id),
+            title: n.title,
+        })
+        .collect();
+    let parties = parties
+        .iter()
+        .map(|x| (role_label(&x.role), name(x.unit_id)))
+        .collect();
+    let mut shell = shell.crumbs(vec![(ACTIVE.into(), "工单工作台".into())]);
+    shell.title = format!("工单 {}", view.number);
+    Ok(render(&CasePage {
+        shell,
+        can_reveal: may_reveal(p, &c),
+        c: view,
+        parties,
+        timeline,
+        notices,
+        actions: actions
+            .into_iter()
+            .map(|a| ActionView {
+                key: a.key(),
+                label: a.label(),
+                note: note_label(a),
+            })
+            .collect(),
+        dispositions: opts(Disposition::ALL, Disposition::key, Disposition::label, None),
+        grounds: opts(
+            ObjectionGround::ALL,
+            ObjectionGround::key,
+            ObjectionGround::label,
+            None,
+        ),
+        satisfactions: opts(
+            Satisfaction::ALL,
+            Satisfaction::key,
+            Satisfaction::label,
+            None,
+        ),
+        urgencies: opts(Urgency::ALL, Urgency::key, Urgency::label, None),
+        max_days: linli_domain::case::MAX_EXTENSION_DAYS,
+    }))
+}
+
+async fn case_page(
+    State(s): State<AppState>,
+    ConsoleAuth(p): ConsoleAuth,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(fq): ApiQuery<FlashQuery>,
+) -> Result<Response, PageError> {
+    let shell = Shell::new(&p, &s.app, "", ACTIVE).flash_from(fq.ok.as_deref(), fq.err.as_deref());
+    show_case(&s, &p, id, shell).await
+}
+
+#[derive(Template)]
+#[template(path = "_case_requester.html")]
+struct RequesterFragment {
+    name: String,
+    phone: String,
+}
+
+/// The requester's full name and phone, as a fragment; each reveal is audited by the use case.
+async fn reveal(
+    State(s): State<AppState>,
+    ConsoleAuth(p): ConsoleAuth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Response {
+    match linli_app::cases::requester(&s.app, &p, id).await {
+        Ok((name, phone)) => render(&RequesterFragment {
+            name: if name.is_empty() {
+                "（未留姓名）".into()
+            } else {
+                name
+            },
+            phone: phone.unwrap_or_else(|| "（未留电话）".into()),
+        }),
+        Err(e) => fragment_error(FragmentWrap::Alert, &e),
+    }
+}
+
+/// Every field any step's form may send; each step reads the ones it needs.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct StepForm {
+    version: String,
+    note: String,
+    urgency: String,
+    disposition: String,
+    /// The number of the original case (dispose as duplicate).
+    duplicate_of: String,
+    unit_id: String,
+    co1: String,
+    co2: String,
+    co3: String,
+    ground: String,
+    accept: String,
+    approve: String,
+    passed: String,
+    resolved: String,
+    satisfaction: String,
+    days: String,
+}
+
+async fn step_input(s: &AppState, p: &Principal, f: &StepForm) -> Result<StepInput, AppError> {
+    let version = f
+        .version
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| AppError::invalid("invalid_version", "页面版本无效，请刷新页面后重试"))?;
+    let unit = |v: &str, what: &str| -> Result<Option<Uuid>, AppError> {
+        if v.trim().is_empty() {
+            Ok(None)
+        } else {
+            parse_id(v, what).map(Some)
+        }
+    };
+    let mut co_handlers = Vec::new();
+    for v in [&f.co1, &f.co2, &f.co3] {
+        if let Some(u) = unit(v, "协办单位")?
+            && !co_handlers.contains(&u)
+        {
+            co_handlers.push(u);
+        }
+    }
+    let duplicate_of = match f.duplicate_of.trim() {
+        "" => None,
+        n if n.chars().count() > 40 => {
+            return Err(AppError::invalid("invalid_number", "工单编号无效"));
+        }
+        n => Some(linli_app::cases::by_number(&s.app, p, n).await?.id),
+    };
+    let days = match f.days.trim() {
+        "" => None,
+        d => Some(
+            d.parse::<u32>()
+                .map_err(|_| AppError::invalid("invalid_days", "延期天数应为整数"))?,
+        ),
+    };
+    Ok(StepInput {
+        version,
+        note: f.note.clone(),
+        urgency: choice(&f.urgency, Urgency::parse, "紧急程度")?,
+        category_id: None,
+        disposition: choice(&f.disposition, Disposition::parse, "处置方式")?,
+        duplicate_of,
+        unit_id: unit(&f.unit_id, "承办单位")?,
+        co_handlers,
+        ground: choice(&f.ground, ObjectionGround::parse, "退单理由类型")?,
+        accept: yes_no(&f.accept, "审核结论")?,
+        approve: yes_no(&f.approve, "审批结论")?,
+        passed: yes_no(&f.passed, "核实结论")?,
+        resolved: yes_no(&f.resolved, "是否解决")?,
+        satisfaction: choice(&f.satisfaction, Satisfaction::parse, "满意度")?,
+        days,
+        attachments: vec![],
+    })
+}
+
+/// One step of the closed loop from its form; back to the case page with the outcome.
+async fn step(
+    State(s): State<AppState>,
+    ConsoleAuth(p): ConsoleAuth,
+    ApiPath((id, action)): ApiPath<(Uuid, String)>,
+    ApiForm(f): ApiForm<StepForm>,
+) -> Response {
+    let here = format!("/console/cases/{id}");
+    let Some(action) =
+        Action::parse(&action).filter(|a| !matches!(a, Action::Warn | Action::Overdue))
+    else {
+        return back(&here, Err(AppError::NotFound("操作")));
+    };
+    let r = async {
+        let input = step_input(&s, &p, &f).await?;
+        let c = linli_app::cases::act(&s.app, &p, id, action, input).await?;
+        Ok(format!(
+            "已{}，工单现为「{}」",
+            action.label(),
+            c.life.state.label()
+        ))
+    }
+    .await
+    .map_err(say);
+    back(&here, r)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hotline intake.
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct IntakeForm {
+    channel: String,
+    phone: String,
+    name: String,
+    anonymous: Option<String>,
+    request_type: String,
+    urgency: String,
+    title: String,
+    description: String,
+    address: String,
+    answer: String,
+}
+
+#[derive(Template)]
+#[template(path = "cases_new.html")]
+struct NewPage {
+    shell: Shell,
+    f: IntakeForm,
+    anonymous: bool,
+    /// (key, label, accesskey, checked)
+    types: Vec<(&'static str, &'static str, char, bool)>,
+    urgencies: Vec<Opt>,
+    channels: Vec<Opt>,
+    consult: bool,
+}
+
+fn new_page_of(p: &Principal, f: IntakeForm, shell: Shell) -> Result<NewPage, AppError> {
+    p.require(Permission::CaseCreate)?;
+    let rt = RequestType::parse(&f.request_type).unwrap_or(RequestType::Complaint);
+    let channel = Channel::parse(&f.channel).unwrap_or(Channel::Hotline);
+    let urgency = Urgency::parse(&f.urgency).unwrap_or(Urgency::Normal);
+    Ok(NewPage {
+        anonymous: ticked(&f.anonymous),
+        types: RequestType::ALL
+            .iter()
+            .zip(['1', '2', '3', '4', '5'])
+            .map(|(&t, k)| (t.key(), t.label(), k, t == rt))
+            .collect(),
+        urgencies: opts(Urgency::ALL, Urgency::key, Urgency::label, Some(urgency)),
+        channels: opts(Channel::ALL, Channel::key, Channel::label, Some(channel)),
+        consult: rt == RequestType::Consult,
+        f,
+        shell,
+    })
+}
+
+fn new_shell(s: &AppState, p: &Principal) -> Shell {
+    Shell::new(p, &s.app, "热线受理", "/console/cases/new")
+        .crumbs(vec![(ACTIVE.into(), "工单工作台".into())])
+}
+
+async fn new_page(
+    State(s): State<AppState>,
+    ConsoleAuth(p): ConsoleAuth,
+) -> Result<Response, PageError> {
+    let page =
+        new_page_of(&p, IntakeForm::default(), new_shell(&s, &p)).map_err(fail(&s, &p, ACTIVE))?;
+    Ok(render(&page))
+}
+
+async fn create(
+    State(s): State<AppState>,
+    ConsoleAuth(p): ConsoleAuth,
+    ApiForm(f): ApiForm<IntakeForm>,
+) -> Result<Response, PageError> {
+    let attempt = async {
+        let request_type = choice(&f.request_type, RequestType::parse, "诉求类型")?
+            .ok_or_else(|| AppError::invalid("missing_field", "请选择诉求类型"))?;
+        let channel = choice(&f.channel, Channel::parse, "受理渠道")?.unwrap_or(Channel::Hotline);
+        let phone = Some(f.phone.trim().to_string()).filter(|x| !x.is_empty());
+        let answer = Some(f.answer.trim().to_string())
+            .filter(|x| request_type == RequestType::Consult && !x.is_empty());
+        linli_app::cases::create(
+            &s.app,
+            &p,
+            NewCase {
+                channel: Some(channel),
+                request_type: Some(request_type),
+                urgency: choice(&f.urgency, Urgency::parse, "紧急程度")?,
+                title: f.title.clone(),
+                description: f.description.clone(),
+                address: f.address.clone(),
+                requester_name: f.name.clone(),
+                requester_phone: phone,
+                anonymous: ticked(&f.anonymous),
+                answer,
+                ..Default::default()
+            },
+        )
+        .await
+    }
+    .await;
+    match attempt {
+        Ok((c, _)) => Ok(Redirect::to(&format!(
+            "/console/cases/{}?ok={}",
+            c.id,
+            urlencode(&format!("已受理，工单编号 {}", c.number))
+        ))
+        .into_response()),
+        Err(e) => {
+            let status = status_of(&e);
+            let shell = new_shell(&s, &p).flash("danger", e.message());
+            let page = new_page_of(&p, f, shell).map_err(fail(&s, &p, ACTIVE))?;
+            Ok((status, render(&page)).into_response())
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct HistoryQuery {
+    phone: String,
+}
+
+#[derive(Template)]
+#[template(path = "_case_history.html")]
+struct HistoryFragment {
+    /// None: no complete number yet.
+    rows: Option<Vec<Row>>,
+}
+
+/// The caller's earlier cases while the operator types the number.
+async fn history(
+    State(s): State<AppState>,
+    ConsoleAuth(p): ConsoleAuth,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
+) -> Response {
+    let phone: String = q.phone.trim().chars().take(32).collect();
+    if linli_app::pi::normalize_phone(&phone).is_err() {
+        return render(&HistoryFragment { rows: None });
+    }
+    match linli_app::cases::by_phone(&s.app, &p, &phone, HISTORY).await {
+        Ok(found) => render(&HistoryFragment {
+            rows: Some(rows(&s, &p, found).await),
+        }),
+        Err(e) => fragment_error(FragmentWrap::Alert, &e),
+    }
+}
