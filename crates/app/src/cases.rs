@@ -1134,3 +1134,115 @@ pub fn sweeper_ctx() -> Ctx {
         user_agent: "linli-sweeper".into(),
     }
 }
+
+/// A notice to one unit, raised by a step that is not one of the case's own transitions.
+pub(crate) struct SideNotice {
+    pub kind: &'static str,
+    pub label: &'static str,
+    pub unit_id: Uuid,
+    pub unit_path: String,
+}
+
+/// Record on a case's timeline something that happened beside its lifecycle (吹哨报到 steps):
+/// bump the version (refused as stale if the case moved meanwhile), optionally set the
+/// whistle flag, add the timeline row, parties, notices and the audit row, in `tx`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn side_step(
+    tx: &mut Tx,
+    p: &Principal,
+    case_id: (&str, Uuid),
+    whistle_open: Option<bool>,
+    action: &'static str,
+    note: &str,
+    data: serde_json::Value,
+    parties: &[(Uuid, &str, &str)],
+    notices: &[SideNotice],
+    now: Ts,
+) -> Result<CaseRow> {
+    let (tenant, id) = case_id;
+    let before = repo::get_tx(tx, tenant, id)
+        .await?
+        .ok_or(AppError::NotFound("工单"))?;
+    let mut after = before.clone();
+    if let Some(w) = whistle_open {
+        after.whistle_open = w;
+    }
+    after.version = before.version + 1;
+    after.updated_at = now;
+    if !repo::update(tx, &after).await? {
+        return Err(AppError::Stale);
+    }
+    for (unit, role, path) in parties {
+        repo::add_party(tx, tenant, id, *unit, role, path, now).await?;
+    }
+    let state = before.life.state.key().to_string();
+    repo::insert_event(
+        tx,
+        &TimelineEvent {
+            tenant: tenant.to_string(),
+            case_id: id,
+            seq: after.version,
+            at: now,
+            action: action.into(),
+            from_state: state.clone(),
+            to_state: state,
+            actor_id: (!p.user_id.is_nil()).then_some(p.user_id),
+            actor_name: p.display_name.clone(),
+            actor_unit: Some(p.unit_id),
+            note: note.trim().to_string(),
+            data: data.to_string(),
+        },
+    )
+    .await?;
+    for n in notices {
+        repo::insert_notice(
+            tx,
+            &repo::Notice {
+                tenant: tenant.to_string(),
+                id: linli_domain::ids::new_id(),
+                case_id: id,
+                kind: n.kind.into(),
+                unit_id: n.unit_id,
+                unit_path: n.unit_path.clone(),
+                title: format!("{}：{} {}", n.label, after.number, after.title),
+                created_at: now,
+                read_at: None,
+            },
+        )
+        .await?;
+    }
+    record(
+        tx,
+        now,
+        actor(p, tenant),
+        Event::ok(action_audit_key(action), "case", id).detail(serde_json::json!({
+            "number": after.number, "version": after.version,
+        })),
+    )
+    .await?;
+    Ok(after)
+}
+
+fn action_audit_key(action: &str) -> &'static str {
+    match action {
+        "whistle" => "whistle.blow",
+        "whistle_respond" => "whistle.respond",
+        "whistle_report" => "whistle.report",
+        "whistle_close" => "whistle.close",
+        "whistle_late" => "whistle.late",
+        _ => "case.side_step",
+    }
+}
+
+/// The Chinese label of a timeline action (transitions and 吹哨报到 steps).
+pub fn timeline_label(action: &str) -> &'static str {
+    match action {
+        "receive" => "受理",
+        "whistle" => "街道吹哨",
+        "whistle_respond" => "部门响应",
+        "whistle_report" => "部门报到",
+        "whistle_close" => "结哨评价",
+        "whistle_late" => "吹哨响应/报到超时",
+        other => Action::parse(other).map_or("其他", Action::label),
+    }
+}

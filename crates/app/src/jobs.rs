@@ -23,7 +23,8 @@ pub async fn sweep_once(app: &App, owner: &str, lease_secs: i64) -> Result<Optio
         return Ok(None);
     }
     let sys = bootstrap::system_principal(app, cases::sweeper_ctx()).await?;
-    let raised = cases::sweep(app, &sys, BATCH).await?;
+    let raised = cases::sweep(app, &sys, BATCH).await?
+        + crate::whistle::sweep_late(app, &sys, app.now(), BATCH).await?;
     jobs::finish(
         &app.db,
         SWEEPER,

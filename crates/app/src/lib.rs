@@ -37,6 +37,7 @@ pub mod pi;
 pub mod principal;
 pub mod tokens;
 pub mod users;
+pub mod whistle;
 
 use std::sync::Arc;
 

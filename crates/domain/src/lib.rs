@@ -13,5 +13,6 @@ pub mod ids;
 pub mod org;
 pub mod password;
 pub mod totp;
+pub mod whistle;
 
 pub use clock::{Clock, FakeClock, SystemClock, Ts};

@@ -361,9 +361,7 @@ pub struct EventDto {
 
 pub fn event_dto(e: Event) -> EventDto {
     EventDto {
-        action_label: Action::parse(&e.action)
-            .map(|a| a.label().to_string())
-            .unwrap_or_else(|| "受理".into()),
+        action_label: linli_app::cases::timeline_label(&e.action).to_string(),
         seq: e.seq,
         at: e.at.rfc3339(),
         action: e.action,

@@ -10,6 +10,7 @@ pub(crate) mod cases;
 mod org;
 mod session;
 mod users;
+pub(crate) mod whistle;
 
 use axum::Router;
 use axum::response::{Html, IntoResponse};
@@ -31,6 +32,7 @@ use crate::AppState;
         admin::roles, admin::role_totp, admin::tokens, admin::create_token, admin::revoke_token,
         audit::list, audit::verify,
         cases::create, cases::list, cases::get_one, cases::by_number, cases::step, cases::requester, cases::notices,
+        whistle::items, whistle::blow, whistle::of_case, whistle::respond, whistle::report, whistle::close,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&SecurityAddon),
@@ -41,6 +43,7 @@ use crate::AppState;
         (name = "admin", description = "角色、接口令牌"),
         (name = "audit", description = "审计日志"),
         (name = "cases", description = "工单：受理、立案、派遣、办理、核实、回访、督办"),
+        (name = "whistle", description = "吹哨报到：街道吹哨、部门响应报到、一哨一考"),
     )
 )]
 pub struct ApiDoc;
@@ -114,7 +117,15 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/cases/{id}", get(cases::get_one))
         .route("/api/v1/cases/{id}/requester", get(cases::requester))
         .route("/api/v1/cases/{id}/notices", get(cases::notices))
+        .route(
+            "/api/v1/cases/{id}/whistles",
+            get(whistle::of_case).post(whistle::blow),
+        )
         .route("/api/v1/cases/{id}/{action}", post(cases::step))
+        .route("/api/v1/whistle-items", get(whistle::items))
+        .route("/api/v1/whistles/{id}/respond", post(whistle::respond))
+        .route("/api/v1/whistles/{id}/report", post(whistle::report))
+        .route("/api/v1/whistles/{id}/close", post(whistle::close))
 }
 
 async fn swagger_ui() -> impl IntoResponse {

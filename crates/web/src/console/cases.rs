@@ -500,9 +500,7 @@ async fn show_case(
                 _ if e.actor_name.is_empty() => "系统".into(),
                 _ => e.actor_name.clone(),
             },
-            action: Action::parse(&e.action)
-                .map(|a| a.label().to_string())
-                .unwrap_or_else(|| "受理".into()),
+            action: linli_app::cases::timeline_label(&e.action).to_string(),
             from: state_label(&e.from_state),
             to: state_label(&e.to_state),
             note: e.note,
