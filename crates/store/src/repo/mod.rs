@@ -3,6 +3,7 @@
 //! authorised; functions named `*_system` are for jobs, the CLI and authentication only.
 
 pub mod audit;
+pub mod catalogue;
 pub mod org;
 pub mod roles;
 pub mod sessions;
