@@ -347,6 +347,8 @@ pub async fn load_demo(app: &App, demo_password: Option<&str>) -> Result<Option<
             .await?;
         })?;
     }
+    // The district's dispatch catalogue (needs the departments above).
+    crate::catalogue::demo::load(app, &ctx).await?;
     // Accounts.
     if users::by_username(&app.db, DEMO_USERS[0].0)
         .await?

@@ -25,6 +25,7 @@ macro_rules! write_tx {
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
+pub mod catalogue;
 pub mod config;
 pub mod divisions;
 pub mod error;
