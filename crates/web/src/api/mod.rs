@@ -6,11 +6,13 @@
 
 mod admin;
 pub(crate) mod audit;
+pub(crate) mod catalogue;
 mod org;
 mod session;
 mod users;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::response::{Html, IntoResponse};
 use axum::routing::{delete, get, post, put};
 use base64::Engine as _;
@@ -29,6 +31,8 @@ use crate::AppState;
         users::unlock, users::force_logout, users::roles_of, users::grant, users::revoke,
         admin::roles, admin::role_totp, admin::tokens, admin::create_token, admin::revoke_token,
         audit::list, audit::verify,
+        catalogue::list_versions, catalogue::import, catalogue::activate, catalogue::export,
+        catalogue::items, catalogue::item, catalogue::search,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&SecurityAddon),
@@ -38,6 +42,7 @@ use crate::AppState;
         (name = "users", description = "人员账号与授权"),
         (name = "admin", description = "角色、接口令牌"),
         (name = "audit", description = "审计日志"),
+        (name = "catalogue", description = "派单目录：版本、导入导出、逐级浏览与检索"),
     )
 )]
 pub struct ApiDoc;
@@ -106,6 +111,23 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/tokens/{id}", delete(admin::revoke_token))
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/audit/verify", get(audit::verify))
+        .route(
+            "/api/v1/catalogue/versions",
+            get(catalogue::list_versions)
+                .post(catalogue::import)
+                .layer(DefaultBodyLimit::max(catalogue::UPLOAD_LIMIT)),
+        )
+        .route(
+            "/api/v1/catalogue/versions/{id}/activate",
+            post(catalogue::activate),
+        )
+        .route(
+            "/api/v1/catalogue/versions/{id}/export",
+            get(catalogue::export),
+        )
+        .route("/api/v1/catalogue/items", get(catalogue::items))
+        .route("/api/v1/catalogue/items/{id}", get(catalogue::item))
+        .route("/api/v1/catalogue/search", get(catalogue::search))
 }
 
 async fn swagger_ui() -> impl IntoResponse {
