@@ -5,6 +5,7 @@
 mod audit;
 mod auth;
 mod bad_input;
+mod catalogue;
 mod console;
 mod import;
 mod permissions;
