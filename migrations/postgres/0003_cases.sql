@@ -55,6 +55,10 @@ CREATE TABLE catalogue_items (
     PRIMARY KEY (tenant, version_id, id)
 );
 CREATE UNIQUE INDEX catalogue_items_code ON catalogue_items (tenant, version_id, code);
+-- Browsing a version's tree level by level.
+CREATE INDEX catalogue_items_parent ON catalogue_items (tenant, version_id, parent_code, code);
+-- A case keeps the id of the item it was dispatched with, in whatever version that was.
+CREATE INDEX catalogue_items_id ON catalogue_items (tenant, id);
 
 -- Whistle catalogue rows: category → item → level (1–3) → departments to summon (unit codes,
 -- comma separated) with the response and report-in limits in minutes.

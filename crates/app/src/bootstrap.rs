@@ -351,6 +351,8 @@ pub async fn load_demo(app: &App, demo_password: Option<&str>) -> Result<Option<
     }
     // The demo whistle catalogue (吹哨事项清单).
     crate::whistle::ensure_demo(app, &system_principal(app, ctx.clone()).await?, "110101").await?;
+    // The district's dispatch catalogue (needs the departments above).
+    crate::catalogue::demo::load(app, &ctx).await?;
     // Accounts.
     if users::by_username(&app.db, DEMO_USERS[0].0)
         .await?

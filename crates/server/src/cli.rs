@@ -14,7 +14,7 @@ use linli_store::Db;
 
 use crate::config::{Config, redact_url};
 
-fn init_tracing(filter: &str) {
+pub(crate) fn init_tracing(filter: &str) {
     let f = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
     let _ = tracing_subscriber::fmt()

@@ -1,8 +1,9 @@
-//! `linli` — the one binary: serve, migrate, import divisions, manage users, verify the audit
-//! trail, benchmark. Run `linli --help`.
+//! `linli` — the one binary: serve, migrate, import divisions, manage users and the dispatch
+//! catalogue, verify the audit trail, benchmark. Run `linli --help`.
 #![forbid(unsafe_code)]
 
 mod bench;
+mod catalogue;
 mod cli;
 mod config;
 
@@ -48,6 +49,11 @@ enum Command {
     User {
         #[command(subcommand)]
         action: cli::UserCmd,
+    },
+    /// The dispatch catalogue (派单目录): import, export, list versions.
+    Catalogue {
+        #[command(subcommand)]
+        action: catalogue::CatalogueCmd,
     },
     /// The audit trail.
     Audit {
@@ -126,6 +132,7 @@ fn main() -> std::process::ExitCode {
                 what: ImportCmd::Calendar { file },
             } => cli::import_calendar(cfg, &file).await,
             Command::User { action } => cli::user(cfg, action).await,
+            Command::Catalogue { action } => catalogue::run(cfg, action).await,
             Command::Audit {
                 action: AuditCmd::Verify,
             } => cli::audit_verify(cfg).await,

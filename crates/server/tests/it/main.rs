@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod bad_input;
 mod cases;
+mod catalogue;
 mod console;
 mod import;
 mod permissions;

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod calendar;
 pub mod cases;
+pub mod catalogue;
 pub mod jobs;
 pub mod org;
 pub mod roles;

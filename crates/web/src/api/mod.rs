@@ -7,12 +7,14 @@
 mod admin;
 pub(crate) mod audit;
 pub(crate) mod cases;
+pub(crate) mod catalogue;
 mod org;
 mod session;
 mod users;
 pub(crate) mod whistle;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::response::{Html, IntoResponse};
 use axum::routing::{delete, get, post, put};
 use base64::Engine as _;
@@ -33,6 +35,8 @@ use crate::AppState;
         audit::list, audit::verify,
         cases::create, cases::list, cases::get_one, cases::by_number, cases::step, cases::requester, cases::notices,
         whistle::items, whistle::blow, whistle::of_case, whistle::respond, whistle::report, whistle::close,
+        catalogue::list_versions, catalogue::import, catalogue::activate, catalogue::export,
+        catalogue::items, catalogue::item, catalogue::search,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&SecurityAddon),
@@ -44,6 +48,7 @@ use crate::AppState;
         (name = "audit", description = "审计日志"),
         (name = "cases", description = "工单：受理、立案、派遣、办理、核实、回访、督办"),
         (name = "whistle", description = "吹哨报到：街道吹哨、部门响应报到、一哨一考"),
+        (name = "catalogue", description = "派单目录：版本、导入导出、逐级浏览与检索"),
     )
 )]
 pub struct ApiDoc;
@@ -126,6 +131,23 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/whistles/{id}/respond", post(whistle::respond))
         .route("/api/v1/whistles/{id}/report", post(whistle::report))
         .route("/api/v1/whistles/{id}/close", post(whistle::close))
+        .route(
+            "/api/v1/catalogue/versions",
+            get(catalogue::list_versions)
+                .post(catalogue::import)
+                .layer(DefaultBodyLimit::max(catalogue::UPLOAD_LIMIT)),
+        )
+        .route(
+            "/api/v1/catalogue/versions/{id}/activate",
+            post(catalogue::activate),
+        )
+        .route(
+            "/api/v1/catalogue/versions/{id}/export",
+            get(catalogue::export),
+        )
+        .route("/api/v1/catalogue/items", get(catalogue::items))
+        .route("/api/v1/catalogue/items/{id}", get(catalogue::item))
+        .route("/api/v1/catalogue/search", get(catalogue::search))
 }
 
 async fn swagger_ui() -> impl IntoResponse {

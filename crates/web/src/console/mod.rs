@@ -7,6 +7,7 @@
 mod admin;
 mod audit;
 mod cases;
+mod catalogue;
 pub(crate) mod login;
 mod org;
 mod profile;
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admin::routes())
         .merge(audit::routes())
         .merge(cases::routes())
+        .merge(catalogue::routes())
         .merge(profile::routes())
 }
 
@@ -85,6 +87,12 @@ const NAV: &[(&str, &str, &str, Option<Permission>)] = &[
         "组织架构",
         "区、街道、社区、网格与职能部门",
         Some(Permission::OrgRead),
+    ),
+    (
+        "/console/catalogue",
+        "派单目录",
+        "分类、责任单位与时限；导入导出与版本",
+        Some(Permission::CatalogueManage),
     ),
     (
         "/console/users",
@@ -134,6 +142,10 @@ impl Shell {
                 // The roles page is also the security administrator's.
                 Some(Permission::UserRead) if *href == "/console/roles" => {
                     p.authz.has(Permission::UserRead) || p.authz.has(Permission::RoleManage)
+                }
+                // The catalogue is read by everyone who takes or dispatches requests.
+                Some(Permission::CatalogueManage) if *href == "/console/catalogue" => {
+                    catalogue::may_see(p)
                 }
                 Some(perm) => p.authz.has(*perm),
             })
