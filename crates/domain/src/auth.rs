@@ -527,7 +527,12 @@ mod tests {
         );
         assert_eq!(may_grant(&sec, uid(7), street_perms, root), Ok(()));
         assert_eq!(
-            may_grant(&sys, uid(7), &[Permission::OrgRead, Permission::UserRead], root),
+            may_grant(
+                &sys,
+                uid(7),
+                &[Permission::OrgRead, Permission::UserRead],
+                root
+            ),
             Ok(())
         );
         assert_eq!(may_grant(&sec, uid(7), audit_perms, root), Ok(()));
