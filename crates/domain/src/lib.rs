@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod case;
 pub mod clock;
 pub mod ids;
+pub mod media;
 pub mod org;
 pub mod password;
 pub mod totp;
