@@ -24,6 +24,7 @@ macro_rules! write_tx {
 
 pub mod audit;
 pub mod auth;
+pub mod blobs;
 pub mod bootstrap;
 pub mod config;
 pub mod divisions;
@@ -36,28 +37,43 @@ pub mod users;
 use std::sync::Arc;
 
 use linli_domain::Clock;
+use linli_domain::media::MediaLimits;
 use linli_store::Db;
 
+pub use blobs::BlobStore;
 pub use config::AppConfig;
 pub use error::AppError;
 pub use principal::{Ctx, Principal};
 
-/// Everything a use case needs: the database, the clock and the tunable policy.
+/// Everything a use case needs: the database, the clock, the tunable policy, and where
+/// attachment content is kept with the sizes it may have.
 #[derive(Clone)]
 pub struct App {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub cfg: Arc<AppConfig>,
+    pub blobs: Arc<BlobStore>,
+    pub media: MediaLimits,
 }
 
 impl App {
-    pub fn new(db: Db, clock: Arc<dyn Clock>, cfg: AppConfig) -> Self {
+    /// An app with the default attachment size limits (see [`App::with_media_limits`]).
+    pub fn new(db: Db, clock: Arc<dyn Clock>, cfg: AppConfig, blobs: BlobStore) -> Self {
         App {
             db,
             clock,
             cfg: Arc::new(cfg),
+            blobs: Arc::new(blobs),
+            media: MediaLimits::default(),
         }
     }
+
+    /// Largest accepted image and audio files (`[attachments]` in the configuration).
+    pub fn with_media_limits(mut self, limits: MediaLimits) -> Self {
+        self.media = limits;
+        self
+    }
+
     pub fn now(&self) -> linli_domain::Ts {
         self.clock.now()
     }
