@@ -1,5 +1,6 @@
 //! Policy an operator tunes (configuration file or `LINLI_*` environment), with safe defaults.
 
+use linli_domain::media::MediaLimits;
 use linli_domain::password::{LockoutPolicy, PasswordPolicy};
 use serde::{Deserialize, Serialize};
 
@@ -28,5 +29,97 @@ impl Default for AppConfig {
             totp_issuer: "邻里".to_string(),
             platform_name: "邻里社区综合管理服务平台".to_string(),
         }
+    }
+}
+
+/// Where attachment content is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlobBackend {
+    /// Files under `<data_dir>/attachments` (or `dir`).
+    Fs,
+    /// An S3-compatible object store (MinIO, Ceph RGW, cloud object storage).
+    S3,
+}
+
+/// The `[attachments]` section: accepted sizes and the blob store.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AttachmentsConfig {
+    pub store: BlobBackend,
+    /// Largest accepted image, in bytes.
+    pub max_image_bytes: u64,
+    /// Largest accepted audio file, in bytes.
+    pub max_audio_bytes: u64,
+    /// Directory of the `fs` store; empty means `<data_dir>/attachments`.
+    pub dir: String,
+    pub s3: S3Config,
+}
+
+impl Default for AttachmentsConfig {
+    fn default() -> Self {
+        let l = MediaLimits::default();
+        AttachmentsConfig {
+            store: BlobBackend::Fs,
+            max_image_bytes: l.max_image_bytes,
+            max_audio_bytes: l.max_audio_bytes,
+            dir: String::new(),
+            s3: S3Config::default(),
+        }
+    }
+}
+
+impl AttachmentsConfig {
+    pub fn limits(&self) -> MediaLimits {
+        MediaLimits {
+            max_image_bytes: self.max_image_bytes,
+            max_audio_bytes: self.max_audio_bytes,
+        }
+    }
+}
+
+/// Connection to an S3-compatible store. The secret key is never serialized or printed; set it
+/// through `LINLI_ATTACHMENTS_S3_SECRET_KEY` rather than in a file.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct S3Config {
+    /// `https://s3.example.gov.cn` or `http://10.0.0.5:9000`.
+    pub endpoint: String,
+    pub region: String,
+    pub bucket: String,
+    pub access_key: String,
+    #[serde(skip_serializing)]
+    pub secret_key: String,
+    /// `https://endpoint/bucket/key` (MinIO, Ceph) instead of `https://bucket.endpoint/key`.
+    pub path_style: bool,
+    /// Give up on one request after this long.
+    pub timeout_secs: u64,
+}
+
+impl Default for S3Config {
+    fn default() -> Self {
+        S3Config {
+            endpoint: String::new(),
+            region: "us-east-1".to_string(),
+            bucket: String::new(),
+            access_key: String::new(),
+            secret_key: String::new(),
+            path_style: true,
+            timeout_secs: 60,
+        }
+    }
+}
+
+impl std::fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Config")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("bucket", &self.bucket)
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"***")
+            .field("path_style", &self.path_style)
+            .field("timeout_secs", &self.timeout_secs)
+            .finish()
     }
 }

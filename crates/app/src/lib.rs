@@ -22,8 +22,10 @@ macro_rules! write_tx {
     };
 }
 
+pub mod attachments;
 pub mod audit;
 pub mod auth;
+pub mod blobs;
 pub mod bootstrap;
 pub mod calendar;
 pub mod cases;
@@ -42,42 +44,57 @@ pub mod whistle;
 use std::sync::Arc;
 
 use linli_domain::Clock;
+use linli_domain::media::MediaLimits;
 use linli_store::Db;
 
+pub use blobs::BlobStore;
 pub use config::AppConfig;
 pub use error::AppError;
 pub use principal::{Ctx, Principal};
 
 /// Everything a use case needs: the database, the clock, the tunable policy, the key that seals
-/// personal data, and the process-local caches.
+/// personal data, where attachment content is kept with the sizes it may have, and the
+/// process-local caches.
 #[derive(Clone)]
 pub struct App {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub cfg: Arc<AppConfig>,
+    pub blobs: Arc<BlobStore>,
+    pub media: MediaLimits,
     pub pi: Arc<pi::PiKey>,
     pub calendar: Arc<calendar::CalendarCache>,
     pub numbers: Arc<cases::NumberBlocks>,
 }
 
 impl App {
-    /// An app with a throw-away personal-data key (tests, benchmarks); the server sets the
-    /// persistent one with [`App::with_pi`].
-    pub fn new(db: Db, clock: Arc<dyn Clock>, cfg: AppConfig) -> Self {
+    /// An app with the default attachment size limits (see [`App::with_media_limits`]) and a
+    /// throw-away personal-data key (tests, benchmarks); the server sets the persistent one
+    /// with [`App::with_pi`].
+    pub fn new(db: Db, clock: Arc<dyn Clock>, cfg: AppConfig, blobs: BlobStore) -> Self {
         App {
             db,
             clock,
             cfg: Arc::new(cfg),
+            blobs: Arc::new(blobs),
+            media: MediaLimits::default(),
             pi: Arc::new(pi::PiKey::ephemeral()),
             calendar: Arc::default(),
             numbers: Arc::default(),
         }
     }
 
+    /// Largest accepted image and audio files (`[attachments]` in the configuration).
+    pub fn with_media_limits(mut self, limits: MediaLimits) -> Self {
+        self.media = limits;
+        self
+    }
+
     pub fn with_pi(mut self, key: pi::PiKey) -> Self {
         self.pi = Arc::new(key);
         self
     }
+
     pub fn now(&self) -> linli_domain::Ts {
         self.clock.now()
     }

@@ -11,6 +11,7 @@ pub mod case;
 pub mod catalogue;
 pub mod clock;
 pub mod ids;
+pub mod media;
 pub mod org;
 pub mod password;
 pub mod totp;

@@ -397,7 +397,11 @@ async fn open_app(url: &str) -> anyhow::Result<App> {
     linli_store::migrate::migrate(&db, now)
         .await
         .context("migration failed")?;
-    let app = App::new(db, Arc::new(SystemClock), AppConfig::default());
+    // The benchmarks store no attachments; the directory is only created on a first write.
+    let blobs = linli_app::BlobStore::fs(
+        std::env::temp_dir().join(format!("linli-bench-blobs-{}", Uuid::now_v7().simple())),
+    );
+    let app = App::new(db, Arc::new(SystemClock), AppConfig::default(), blobs);
     linli_app::bootstrap::ensure_base(&app, "压测平台")
         .await
         .context("ensure_base failed")?;

@@ -37,7 +37,14 @@ pub async fn open(cfg: &Config) -> anyhow::Result<App> {
     linli_store::migrate::migrate(&db, linli_domain::Clock::now(&SystemClock).0)
         .await
         .context("数据库迁移失败")?;
-    let app = App::new(db, clock, cfg.app.clone()).with_pi(pi_key(cfg)?);
+    let blobs = cfg.blob_store()?;
+    blobs
+        .prepare()
+        .await
+        .with_context(|| format!("无法使用附件存储 {}", blobs.describe()))?;
+    let app = App::new(db, clock, cfg.app.clone(), blobs)
+        .with_media_limits(cfg.attachments.limits())
+        .with_pi(pi_key(cfg)?);
     linli_app::bootstrap::ensure_base(&app, &cfg.app.platform_name)
         .await
         .context("初始化失败")?;
@@ -107,6 +114,7 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {
         redact_url(&cfg.database_url()),
         app.db.engine().name()
     );
+    println!("  附件    {}", app.blobs.describe());
     match (&generated, &admin_pw) {
         (Some(pw), _) => {
             println!("  首个管理员  用户名 admin  密码 {pw}   （仅显示这一次，请登录后修改）")
@@ -185,6 +193,7 @@ pub async fn migrate(cfg: Config) -> anyhow::Result<ExitCode> {
         "数据库已是最新版本（schema {v}，{}）",
         app.db.engine().name()
     );
+    println!("  附件    {}", app.blobs.describe());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -270,6 +279,7 @@ pub async fn import_divisions(cfg: Config, dir: &Path) -> anyhow::Result<ExitCod
         total as f64 / secs.max(0.001),
         app.db.engine().name()
     );
+    println!("  附件    {}", app.blobs.describe());
     Ok(ExitCode::SUCCESS)
 }
 

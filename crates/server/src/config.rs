@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use linli_app::AppConfig;
+use linli_app::config::AttachmentsConfig;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -24,6 +25,7 @@ pub struct Config {
     pub sweep_every_secs: u64,
     pub web: WebSection,
     pub app: AppConfig,
+    pub attachments: AttachmentsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -57,9 +59,13 @@ impl Default for Config {
             sweep_every_secs: 15,
             web: WebSection::default(),
             app: AppConfig::default(),
+            attachments: AttachmentsConfig::default(),
         }
     }
 }
+
+/// Environment variable holding the S3 secret key of the attachment store.
+pub const S3_SECRET_ENV: &str = "LINLI_ATTACHMENTS_S3_SECRET_KEY";
 
 impl Config {
     pub fn load(file: Option<&std::path::Path>) -> anyhow::Result<Config> {
@@ -75,8 +81,20 @@ impl Config {
             "demo_password",
             "config",
             "pi_key",
+            "attachments_s3_secret_key",
         ]));
-        Ok(f.extract()?)
+        let mut cfg: Config = f.extract()?;
+        cfg.apply_s3_secret(std::env::var(S3_SECRET_ENV).ok());
+        Ok(cfg)
+    }
+
+    /// The one secret of the file gets a plain environment name of its own
+    /// ([`S3_SECRET_ENV`]), so that it can come from a secret store without being written into
+    /// the configuration file. A non-empty value wins over the file.
+    fn apply_s3_secret(&mut self, from_env: Option<String>) {
+        if let Some(secret) = from_env.filter(|s| !s.is_empty()) {
+            self.attachments.s3.secret_key = secret;
+        }
     }
 
     pub fn database_url(&self) -> String {
@@ -85,6 +103,16 @@ impl Config {
         } else {
             self.database_url.clone()
         }
+    }
+
+    /// The attachment store this configuration names, with the size limits applied by
+    /// [`linli_app::App::with_media_limits`].
+    pub fn blob_store(&self) -> anyhow::Result<linli_app::BlobStore> {
+        if self.attachments.max_image_bytes == 0 || self.attachments.max_audio_bytes == 0 {
+            anyhow::bail!("attachments.max_image_bytes 与 max_audio_bytes 必须大于 0");
+        }
+        linli_app::BlobStore::from_config(&self.attachments, &self.data_dir)
+            .map_err(|e| anyhow::anyhow!("附件存储配置错误：{e}"))
     }
 
     pub fn web_config(&self) -> linli_web::WebConfig {
@@ -136,6 +164,12 @@ mod tests {
             "min_length",
             "max_failures",
             "lock_secs",
+            "max_image_bytes",
+            "max_audio_bytes",
+            "store",
+            "endpoint",
+            "bucket",
+            "path_style",
         ] {
             assert!(text.contains(&format!("{key} =")), "{key} documented");
         }
@@ -143,6 +177,28 @@ mod tests {
             serde_json::to_value(&from_file).unwrap_or_default(),
             serde_json::to_value(Config::default()).unwrap_or_default()
         );
+    }
+
+    #[test]
+    fn s3_secret_comes_from_the_environment_and_is_never_shown() {
+        let mut cfg = Config::default();
+        cfg.attachments.s3.secret_key = "from-file".into();
+        cfg.apply_s3_secret(Some(String::new()));
+        assert_eq!(cfg.attachments.s3.secret_key, "from-file");
+        cfg.apply_s3_secret(Some("s3cr3t-from-env".into()));
+        assert_eq!(cfg.attachments.s3.secret_key, "s3cr3t-from-env");
+        assert!(!format!("{cfg:?}").contains("s3cr3t"));
+        let json = serde_json::to_string(&cfg).unwrap_or_default();
+        assert!(!json.contains("s3cr3t"), "{json}");
+
+        cfg.attachments.store = linli_app::config::BlobBackend::S3;
+        cfg.attachments.s3.secret_key = String::new();
+        let e = cfg
+            .blob_store()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("endpoint") && e.contains("secret_key"), "{e}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use linli_app::{App, AppConfig};
-use linli_testkit::{FakeClock, T0, TestDb};
+use linli_testkit::{FakeClock, T0, TempDir, TestDb};
 use serde_json::{Value, json};
 
 pub const ADMIN_PW: &str = "Root-Pass-2026";
@@ -15,6 +15,7 @@ pub struct TestApp {
     pub app: App,
     pub clock: FakeClock,
     _db: TestDb,
+    _blobs: TempDir,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -27,7 +28,13 @@ impl Drop for TestApp {
 pub async fn spawn_app() -> TestApp {
     let db = TestDb::new().await;
     let clock = FakeClock::at(T0);
-    let app = App::new(db.db.clone(), Arc::new(clock.clone()), AppConfig::default());
+    let blobs = TempDir::new("attachments");
+    let app = App::new(
+        db.db.clone(),
+        Arc::new(clock.clone()),
+        AppConfig::default(),
+        linli_app::BlobStore::fs(blobs.path()),
+    );
     linli_app::bootstrap::ensure_base(&app, "测试平台")
         .await
         .unwrap();
@@ -53,6 +60,7 @@ pub async fn spawn_app() -> TestApp {
         app,
         clock,
         _db: db,
+        _blobs: blobs,
         server,
     }
 }
