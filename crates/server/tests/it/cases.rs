@@ -534,3 +534,173 @@ async fn intake_variants_and_bad_input() {
         .await;
     assert_eq!(by_no.body["id"], pending.body["id"]);
 }
+
+#[tokio::test]
+async fn a_street_whistles_departments_respond_report_in_and_are_rated() {
+    let t = spawn_app().await;
+    let hotline = t.login("hotline").await;
+    let district = t.login("dongcheng").await;
+    let street = t.login("donghuamen").await;
+    let dept = t.login("chengguan").await;
+    let id = complaint(&t, &hotline).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The demo whistle catalogue: 14 categories, 45 items, 3 levels each.
+    let items = street.get("/api/v1/whistle-items").await;
+    assert_eq!(items.status, 200, "{}", items.text);
+    let items = items.body.as_array().unwrap().clone();
+    assert_eq!(items.len(), 135);
+    let cats: std::collections::BTreeSet<&str> = items
+        .iter()
+        .map(|i| i["category"].as_str().unwrap())
+        .collect();
+    assert_eq!(cats.len(), 14);
+    // 环境卫生/生活垃圾清运 at level 2 summons 城管委 (B01) and 生态环境局 (B08).
+    let item = items
+        .iter()
+        .find(|i| i["item"] == "生活垃圾清运" && i["level"] == 2)
+        .unwrap();
+    assert_eq!(item["departments"], json!(["110101B01", "110101B08"]));
+    let blow = json!({"item_id": item["id"], "situation": "beyond", "note": "垃圾长期积存，需城管和环保联合处置"});
+
+    // Only once the street handles the case, and only the street may blow.
+    let r = street
+        .post(&format!("/api/v1/cases/{id}/whistles"), blow.clone())
+        .await;
+    assert_eq!((r.status, r.key()), (409, "no_street"), "{}", r.text);
+    ok(&district, &id, "register", json!({})).await;
+    let street_id = t.unit_id(STREET).await;
+    ok(&district, &id, "dispatch", json!({"unit_id": street_id})).await;
+    ok(&street, &id, "sign", json!({})).await;
+    let r = district
+        .post(&format!("/api/v1/cases/{id}/whistles"), blow.clone())
+        .await;
+    assert_eq!(r.status, 403, "the district holds no whistle.blow");
+    assert_eq!(dept.get(&format!("/api/v1/cases/{id}")).await.status, 404);
+    let r = street
+        .post(&format!("/api/v1/cases/{id}/whistles"), blow.clone())
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let w = r.body.clone();
+    let wid = w["id"].as_str().unwrap().to_string();
+    assert_eq!(w["calls"].as_array().unwrap().len(), 2);
+    assert_eq!(w["level"], 2);
+    let r = street
+        .post(&format!("/api/v1/cases/{id}/whistles"), blow.clone())
+        .await;
+    assert_eq!((r.status, r.key()), (409, "whistle_open"));
+    // The summoned department now sees the case; it is in the 吹哨中 queue.
+    assert_eq!(dept.get(&format!("/api/v1/cases/{id}")).await.status, 200);
+    let q = district.get("/api/v1/cases?queue=whistle").await;
+    assert_eq!(q.body["items"].as_array().unwrap().len(), 1);
+
+    // 城管委 responds at once (on time), and reports in 70 minutes later (late: limit 60).
+    let r = dept
+        .post(
+            &format!("/api/v1/whistles/{wid}/respond"),
+            json!({"note": "已派执法队"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = dept
+        .post(&format!("/api/v1/whistles/{wid}/respond"), json!({}))
+        .await;
+    assert_eq!((r.status, r.key()), (409, "already_responded"));
+    t.clock.advance_secs(70 * 60);
+    let dept = t.login("chengguan").await;
+    let r = dept
+        .post(
+            &format!("/api/v1/whistles/{wid}/report"),
+            json!({"person": "王队长"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let b01 = t.unit_id("110101B01").await;
+    let b08 = t.unit_id("110101B08").await;
+    let call = |w: &Value, d: &str| {
+        w["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["dept_id"] == d)
+            .unwrap()
+            .clone()
+    };
+    let c = call(&r.body, &b01);
+    assert_eq!(
+        (c["late_response"].as_bool(), c["late_report"].as_bool()),
+        (Some(false), Some(true))
+    );
+    assert_eq!(c["report_person"], "王队长");
+    // The silent 生态环境局 is marked late by the sweeper, once, and both sides are told.
+    assert!(
+        linli_app::jobs::sweep_once(&t.app, "s", 60)
+            .await
+            .unwrap()
+            .unwrap()
+            >= 1
+    );
+    linli_app::jobs::sweep_once(&t.app, "s", 60).await.unwrap();
+    let street = t.login("donghuamen").await;
+    let ws = street.get(&format!("/api/v1/cases/{id}/whistles")).await;
+    let c = call(&ws.body[0], &b08);
+    assert_eq!(
+        (c["late_response"].as_bool(), c["late_report"].as_bool()),
+        (Some(true), Some(true))
+    );
+    let late = street.get(&format!("/api/v1/cases/{id}/notices")).await;
+    let n = late
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "whistle_late")
+        .count();
+    assert_eq!(
+        n, 2,
+        "one late mark for 生态环境局, to the department and the street"
+    );
+
+    // The street closes, rating each department once (一哨一考).
+    let r = street
+        .post(
+            &format!("/api/v1/whistles/{wid}/close"),
+            json!({"ratings": [{"dept_id": b01, "score": 4}]}),
+        )
+        .await;
+    assert_eq!((r.status, r.key()), (422, "rating_required"));
+    let r = street
+        .post(&format!("/api/v1/whistles/{wid}/close"), json!({"note": "联合处置完毕",
+            "ratings": [{"dept_id": b01, "score": 4, "note": "报到稍迟"}, {"dept_id": b08, "score": 1, "note": "未响应"}]}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["state"], "closed");
+    assert_eq!(call(&r.body, &b08)["rating"], 1);
+    let d = street.get(&format!("/api/v1/cases/{id}")).await;
+    assert_eq!(d.body["case"]["whistle_open"], false);
+    let labels: Vec<&str> = d.body["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action_label"].as_str().unwrap())
+        .collect();
+    for l in [
+        "街道吹哨",
+        "部门响应",
+        "部门报到",
+        "吹哨响应/报到超时",
+        "结哨评价",
+    ] {
+        assert!(labels.contains(&l), "{l} in {labels:?}");
+    }
+    let r = dept
+        .post(&format!("/api/v1/whistles/{wid}/respond"), json!({}))
+        .await;
+    assert_eq!((r.status, r.key()), (409, "whistle_closed"));
+    // A whistle can be blown again later on the same case.
+    let r = street
+        .post(&format!("/api/v1/cases/{id}/whistles"), blow)
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+}
