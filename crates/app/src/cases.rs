@@ -455,6 +455,7 @@ async fn step(
             }
         }
     }
+    crate::attachments::link(tx, tenant, attachments, before.id, after.version).await?;
     let data = step_data(cmd, attachments, units);
     repo::insert_event(
         tx,
@@ -1245,4 +1246,56 @@ pub fn timeline_label(action: &str) -> &'static str {
         "whistle_late" => "吹哨响应/报到超时",
         other => Action::parse(other).map_or("其他", Action::label),
     }
+}
+
+/// Add a photo or recording to a case the caller can see (content-checked, stored outside the
+/// database, audited). Link it to a step by passing its id in that step's `attachments`.
+pub async fn attach(
+    app: &App,
+    p: &Principal,
+    case_id: Uuid,
+    filename: &str,
+    bytes: &[u8],
+) -> Result<crate::attachments::Attachment> {
+    let c = get(app, p, case_id).await?;
+    let a =
+        crate::attachments::save(app, &c.tenant, c.id, Some(p.user_id), filename, bytes).await?;
+    let now = app.now();
+    write_tx!(app, |tx| {
+        record(
+            &mut tx,
+            now,
+            actor(p, &c.tenant),
+            Event::ok("case.attach", "case", c.id).detail(serde_json::json!({
+                "number": c.number, "attachment": a.id, "kind": a.kind.as_str(), "size": a.size,
+            })),
+        )
+        .await?;
+    })?;
+    Ok(a)
+}
+
+pub async fn attachments(
+    app: &App,
+    p: &Principal,
+    case_id: Uuid,
+) -> Result<Vec<crate::attachments::Attachment>> {
+    let c = get(app, p, case_id).await?;
+    crate::attachments::list_for_case(app, &c.tenant, c.id).await
+}
+
+/// One attachment of a case the caller can see, with its content (checksum verified).
+pub async fn attachment(
+    app: &App,
+    p: &Principal,
+    case_id: Uuid,
+    id: Uuid,
+) -> Result<(crate::attachments::Attachment, Vec<u8>)> {
+    let c = get(app, p, case_id).await?;
+    let a = crate::attachments::get(app, &c.tenant, id)
+        .await?
+        .filter(|a| a.case_id == c.id)
+        .ok_or(AppError::NotFound("附件"))?;
+    let bytes = crate::attachments::read(app, &a).await?;
+    Ok((a, bytes))
 }

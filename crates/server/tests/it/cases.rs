@@ -704,3 +704,109 @@ async fn a_street_whistles_departments_respond_report_in_and_are_rated() {
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
 }
+
+/// A 1×1 PNG.
+const PNG: &str = "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c63f8cfc0f01f00050001ff89993d1d0000000049454e44ae426082";
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn photos_are_checked_by_content_linked_to_steps_and_served_to_those_who_see_the_case() {
+    let t = spawn_app().await;
+    let hotline = t.login("hotline").await;
+    let district = t.login("dongcheng").await;
+    let street = t.login("donghuamen").await;
+    let id = complaint(&t, &hotline).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ok(&district, &id, "register", json!({})).await;
+    let street_id = t.unit_id(STREET).await;
+    ok(&district, &id, "dispatch", json!({"unit_id": street_id})).await;
+    ok(&street, &id, "sign", json!({})).await;
+    ok(&street, &id, "contact", json!({"note": "已联系"})).await;
+    // A page of HTML named like a photo is refused; a real PNG is accepted whatever its name.
+    let r = street
+        .post_bytes(
+            &format!("/api/v1/cases/{id}/attachments?filename=现场.jpg"),
+            "image/jpeg",
+            b"<html><script>alert(1)</script></html>".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.key()),
+        (422, "unsupported_media"),
+        "{}",
+        r.text
+    );
+    let r = street
+        .post_bytes(
+            &format!("/api/v1/cases/{id}/attachments?filename=现场照片.jpg"),
+            "application/octet-stream",
+            unhex(PNG),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(
+        (r.body["kind"].as_str(), r.body["mime"].as_str()),
+        (Some("image"), Some("image/png"))
+    );
+    let aid = r.body["id"].as_str().unwrap().to_string();
+    // The reply carries it; the file is now tied to that step of the timeline.
+    let b = ok(
+        &street,
+        &id,
+        "reply",
+        json!({"note": "已清运，附现场照片", "attachments": [aid]}),
+    )
+    .await;
+    let list = street.get(&format!("/api/v1/cases/{id}/attachments")).await;
+    assert_eq!(list.body[0]["event_seq"], b["version"]);
+    let d = street.get(&format!("/api/v1/cases/{id}")).await;
+    let last = d.body["timeline"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["data"]["attachments"], json!([aid]));
+    // The same file cannot be claimed by a second step.
+    let grid = t.login("grid01").await;
+    let r = step(
+        &grid,
+        &id,
+        "verify",
+        json!({"passed": true, "attachments": [aid]}),
+    )
+    .await;
+    assert_eq!(r.key(), "attachment_already_linked", "{}", r.text);
+    // Served as stored, never sniffed; invisible to people who cannot see the case.
+    let r = grid
+        .http
+        .get(format!("{}/api/v1/cases/{id}/attachments/{aid}", grid.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(r.bytes().await.unwrap().to_vec(), unhex(PNG));
+    let other = t.login("grid02").await;
+    let r = other
+        .get(&format!("/api/v1/cases/{id}/attachments/{aid}"))
+        .await;
+    assert_eq!(r.status, 404);
+    let r = other
+        .post_bytes(
+            &format!("/api/v1/cases/{id}/attachments"),
+            "image/png",
+            unhex(PNG),
+        )
+        .await;
+    assert_eq!(r.status, 404);
+}

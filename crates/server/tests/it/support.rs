@@ -166,6 +166,15 @@ impl Client {
         self.send(self.http.post(format!("{}{path}", self.base)).json(&body))
             .await
     }
+    pub async fn post_bytes(&self, path: &str, content_type: &str, body: Vec<u8>) -> Resp {
+        self.send(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .header("content-type", content_type)
+                .body(body),
+        )
+        .await
+    }
     pub async fn put(&self, path: &str, body: Value) -> Resp {
         self.send(self.http.put(format!("{}{path}", self.base)).json(&body))
             .await

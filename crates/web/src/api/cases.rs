@@ -22,6 +22,10 @@ use crate::AppState;
 use crate::auth::{ApiAuth, ApiJson, ApiPath, ApiQuery};
 use crate::error::{ApiError, ErrorBody};
 
+/// Largest upload accepted on the attachment route (the media limits inside are stricter per
+/// kind: see `[attachments]` in the configuration).
+pub const UPLOAD_LIMIT: usize = 32 * 1024 * 1024;
+
 fn t(ts: Option<Ts>) -> Option<String> {
     ts.map(Ts::rfc3339)
 }
@@ -567,4 +571,100 @@ pub async fn notices(
 ) -> Result<Json<Vec<NoticeDto>>, ApiError> {
     let n = linli_app::cases::notices_of(&s.app, &p, id).await?;
     Ok(Json(n.into_iter().map(notice_dto).collect()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttachmentDto {
+    pub id: Uuid,
+    /// image or audio.
+    pub kind: String,
+    pub mime: String,
+    pub size: i64,
+    pub sha256: String,
+    pub filename: String,
+    /// The timeline step that used it (absent until a step names it).
+    pub event_seq: Option<i64>,
+    pub created_at: String,
+}
+
+pub fn attachment_dto(a: linli_app::attachments::Attachment) -> AttachmentDto {
+    AttachmentDto {
+        id: a.id,
+        kind: a.kind.as_str().into(),
+        mime: a.mime,
+        size: a.size,
+        sha256: a.sha256,
+        filename: a.filename,
+        event_seq: a.event_seq,
+        created_at: a.created_at.rfc3339(),
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UploadParams {
+    /// The original file name (shown to people; the type is decided by content).
+    pub filename: Option<String>,
+}
+
+/// Upload a photo or recording (raw request body; JPEG, PNG, WebP, GIF, HEIC, MP3, WAV, AMR,
+/// M4A/AAC, Ogg). The content decides the type; anything else is refused with
+/// `unsupported_media`. Pass the returned id in a step's `attachments` to attach it there.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/attachments", tag = "cases", params(("id" = Uuid, Path), UploadParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = AttachmentDto), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn upload(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<UploadParams>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<AttachmentDto>), ApiError> {
+    let name = q.filename.unwrap_or_else(|| "附件".into());
+    let a = linli_app::cases::attach(&s.app, &p, id, &name, &body).await?;
+    Ok((StatusCode::CREATED, Json(attachment_dto(a))))
+}
+
+/// The attachments of a case.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/attachments", tag = "cases", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<AttachmentDto>), (status = 404, body = ErrorBody)))]
+pub async fn attachments(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Vec<AttachmentDto>>, ApiError> {
+    let v = linli_app::cases::attachments(&s.app, &p, id).await?;
+    Ok(Json(v.into_iter().map(attachment_dto).collect()))
+}
+
+/// Download one attachment, served with the type found by content and `nosniff`.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/attachments/{attachment_id}", tag = "cases",
+    params(("id" = Uuid, Path), ("attachment_id" = Uuid, Path)),
+    responses((status = 200, description = "The file"), (status = 404, body = ErrorBody)))]
+pub async fn download(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiPath((id, aid)): ApiPath<(Uuid, Uuid)>,
+) -> Result<Response, ApiError> {
+    let (a, bytes) = linli_app::cases::attachment(&s.app, &p, id, aid).await?;
+    let disposition = format!(
+        "inline; filename=\"attachment\"; filename*=UTF-8''{}",
+        crate::auth::urlencode(&a.filename)
+    );
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, a.mime.clone()),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+            (
+                axum::http::header::X_CONTENT_TYPE_OPTIONS,
+                "nosniff".to_string(),
+            ),
+            (
+                axum::http::header::CACHE_CONTROL,
+                "private, max-age=3600".to_string(),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }

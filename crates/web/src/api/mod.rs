@@ -34,6 +34,7 @@ use crate::AppState;
         admin::roles, admin::role_totp, admin::tokens, admin::create_token, admin::revoke_token,
         audit::list, audit::verify,
         cases::create, cases::list, cases::get_one, cases::by_number, cases::step, cases::requester, cases::notices,
+        cases::upload, cases::attachments, cases::download,
         whistle::items, whistle::blow, whistle::of_case, whistle::respond, whistle::report, whistle::close,
         catalogue::list_versions, catalogue::import, catalogue::activate, catalogue::export,
         catalogue::items, catalogue::item, catalogue::search,
@@ -122,6 +123,16 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/cases/{id}", get(cases::get_one))
         .route("/api/v1/cases/{id}/requester", get(cases::requester))
         .route("/api/v1/cases/{id}/notices", get(cases::notices))
+        .route(
+            "/api/v1/cases/{id}/attachments",
+            get(cases::attachments)
+                .post(cases::upload)
+                .layer(DefaultBodyLimit::max(cases::UPLOAD_LIMIT)),
+        )
+        .route(
+            "/api/v1/cases/{id}/attachments/{attachment_id}",
+            get(cases::download),
+        )
         .route(
             "/api/v1/cases/{id}/whistles",
             get(whistle::of_case).post(whistle::blow),
