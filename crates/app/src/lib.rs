@@ -22,6 +22,7 @@ macro_rules! write_tx {
     };
 }
 
+pub mod assessment;
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
