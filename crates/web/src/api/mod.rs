@@ -5,6 +5,7 @@
 //! UUIDs; times are RFC 3339 UTC.
 
 mod admin;
+pub(crate) mod assessment;
 pub(crate) mod audit;
 pub(crate) mod cases;
 mod org;
@@ -31,6 +32,7 @@ use crate::AppState;
         admin::roles, admin::role_totp, admin::tokens, admin::create_token, admin::revoke_token,
         audit::list, audit::verify,
         cases::create, cases::list, cases::get_one, cases::by_number, cases::step, cases::requester, cases::notices,
+        assessment::report, assessment::weights, assessment::set_weights,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&SecurityAddon),
@@ -41,6 +43,7 @@ use crate::AppState;
         (name = "admin", description = "角色、接口令牌"),
         (name = "audit", description = "审计日志"),
         (name = "cases", description = "工单：受理、立案、派遣、办理、核实、回访、督办"),
+        (name = "assessment", description = "考核统计：响应率、解决率、满意率等指标与综合得分"),
     )
 )]
 pub struct ApiDoc;
@@ -115,6 +118,11 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/cases/{id}/requester", get(cases::requester))
         .route("/api/v1/cases/{id}/notices", get(cases::notices))
         .route("/api/v1/cases/{id}/{action}", post(cases::step))
+        .route("/api/v1/assessment", get(assessment::report))
+        .route(
+            "/api/v1/assessment/weights",
+            get(assessment::weights).put(assessment::set_weights),
+        )
 }
 
 async fn swagger_ui() -> impl IntoResponse {
