@@ -588,6 +588,14 @@ mod tests {
     }
 
     #[test]
+    fn the_docs_carry_the_formulas_shown_on_the_page() {
+        let doc = include_str!("../../../docs/assessment.md");
+        for (name, text) in FORMULAS {
+            assert!(doc.contains(&format!("| {name} | {text} |")), "{name}");
+        }
+    }
+
+    #[test]
     fn periods_are_china_time() {
         // 2026-11: [2026-10-31T16:00Z, 2026-11-30T16:00Z)
         let p = Period::parse("2026-11").unwrap_or_else(|| unreachable!());
