@@ -368,3 +368,26 @@ pub async fn report(app: &App, p: &Principal, q: AssessmentQuery) -> Result<Repo
         total,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::category_prefix;
+
+    #[test]
+    fn categories_roll_up_by_code_segment_and_name() {
+        let (code, name) = ("01.02.003", "市容环境/垃圾清运/生活垃圾未及时清运");
+        assert_eq!(
+            category_prefix(code, name, 1),
+            ("01".to_string(), "市容环境".to_string())
+        );
+        assert_eq!(
+            category_prefix(code, name, 2),
+            ("01.02".to_string(), "市容环境/垃圾清运".to_string())
+        );
+        // A code shorter than the level is its own group.
+        assert_eq!(
+            category_prefix("07", "其他", 2),
+            ("07".to_string(), "其他".to_string())
+        );
+    }
+}
