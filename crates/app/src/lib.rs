@@ -22,6 +22,7 @@ macro_rules! write_tx {
     };
 }
 
+pub mod assessment;
 pub mod attachments;
 pub mod audit;
 pub mod auth;

@@ -4,6 +4,7 @@
 //! and fast. The `store` crate persists these types; the `app` crate orchestrates them.
 #![forbid(unsafe_code)]
 
+pub mod assessment;
 pub mod audit;
 pub mod auth;
 pub mod calendar;

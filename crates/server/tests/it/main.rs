@@ -2,6 +2,7 @@
 //! when `TEST_DATABASE_URL` is set. One test binary (each extra one is another full link).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod assessment;
 mod audit;
 mod auth;
 mod bad_input;

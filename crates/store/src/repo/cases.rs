@@ -631,6 +631,13 @@ pub struct ListQuery {
     pub phone_hash: Option<String>,
     pub received_from: Option<Ts>,
     pub received_to: Option<Ts>,
+    /// Only cases an assessment counts under this measure (see `repo::assessment`).
+    pub measure: Option<linli_domain::assessment::Measure>,
+    /// Only cases in the assessment of the unit at this path (handled in its subtree, or
+    /// received there and not dispatched).
+    pub assessed_under: Option<String>,
+    /// Only cases assessed on exactly the unit at this path (not on a unit below it).
+    pub assessed_at: Option<String>,
     /// Keyset: ids below this one (ids are time-ordered UUIDv7, so newest first).
     pub before: Option<Uuid>,
     pub limit: i64,
@@ -712,6 +719,20 @@ pub async fn list(db: &Db, f: &ScopeFilter, q: &ListQuery) -> Result<Vec<CaseRow
     }
     if let Some(t) = q.received_to {
         wh.push(format!("c.received_at < {}", p.push(t)));
+    }
+    if let Some(m) = q.measure {
+        let now = p.push(q.now);
+        wh.push(super::assessment::measure_sql(m, &now));
+    }
+    if let Some(path) = &q.assessed_under {
+        wh.push(super::assessment::responsible_sql(path, &mut p));
+    }
+    if let Some(path) = &q.assessed_at {
+        wh.push(format!(
+            "{} = {}",
+            super::assessment::RESPONSIBLE,
+            p.push(path.clone())
+        ));
     }
     if let Some(b) = q.before {
         wh.push(format!("c.id < {}", p.push(b)));

@@ -2,6 +2,7 @@
 //! [`ScopeFilter`](linli_domain::auth::ScopeFilter) or an exact key that the caller already
 //! authorised; functions named `*_system` are for jobs, the CLI and authentication only.
 
+pub mod assessment;
 pub mod attachments;
 pub mod audit;
 pub mod calendar;

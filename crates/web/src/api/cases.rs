@@ -281,6 +281,15 @@ pub struct ListParams {
     pub from: Option<String>,
     /// Received before (RFC 3339).
     pub to: Option<String>,
+    /// Only the cases an assessment count covers: a measure key of `GET /api/v1/assessment`
+    /// (closed, closed_on_time, closed_late, due_open, reworked, extended, objected, reopened,
+    /// visited, resolved, unresolved, satisfied, basic, dissatisfied, …).
+    pub measure: Option<String>,
+    /// Only cases in this unit's assessment: handled in its subtree, or received there and not
+    /// dispatched.
+    pub unit: Option<Uuid>,
+    /// With `unit`: only cases assessed on that unit itself (本级), not on units below it.
+    pub unit_only: Option<bool>,
     pub cursor: Option<String>,
     pub limit: Option<i64>,
 }
@@ -292,6 +301,11 @@ fn time_param(s: &Option<String>, what: &str) -> Result<Option<Ts>, AppError> {
             .map(|d| Some(Ts::from_datetime(d)))
             .map_err(|_| AppError::invalid("invalid_time", format!("{what}应为 RFC 3339 时间"))),
     }
+}
+
+pub fn measure_of(m: &str) -> Result<linli_domain::assessment::Measure, AppError> {
+    linli_domain::assessment::Measure::parse(m.trim())
+        .ok_or_else(|| AppError::invalid("invalid_measure", "没有这个考核口径"))
 }
 
 /// Cases within the caller's scope, newest first; keyset-paginated.
@@ -326,6 +340,17 @@ pub async fn list(
     }
     if let Some(u) = q.handler_unit {
         lq.handler_under = Some(linli_app::org::get(&s.app, &p, u).await?.path);
+    }
+    if let Some(m) = &q.measure {
+        lq.measure = Some(measure_of(m)?);
+    }
+    if let Some(u) = q.unit {
+        let path = linli_app::org::get(&s.app, &p, u).await?.path;
+        if q.unit_only == Some(true) {
+            lq.assessed_at = Some(path);
+        } else {
+            lq.assessed_under = Some(path);
+        }
     }
     if let Some(ph) = &q.phone {
         let digits = linli_app::pi::normalize_phone(ph)?;

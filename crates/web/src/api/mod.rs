@@ -5,6 +5,7 @@
 //! UUIDs; times are RFC 3339 UTC.
 
 mod admin;
+pub(crate) mod assessment;
 pub(crate) mod audit;
 pub(crate) mod cases;
 pub(crate) mod catalogue;
@@ -38,6 +39,7 @@ use crate::AppState;
         whistle::items, whistle::blow, whistle::of_case, whistle::respond, whistle::report, whistle::close,
         catalogue::list_versions, catalogue::import, catalogue::activate, catalogue::export,
         catalogue::items, catalogue::item, catalogue::search,
+        assessment::report, assessment::weights, assessment::set_weights,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&SecurityAddon),
@@ -50,6 +52,7 @@ use crate::AppState;
         (name = "cases", description = "工单：受理、立案、派遣、办理、核实、回访、督办"),
         (name = "whistle", description = "吹哨报到：街道吹哨、部门响应报到、一哨一考"),
         (name = "catalogue", description = "派单目录：版本、导入导出、逐级浏览与检索"),
+        (name = "assessment", description = "考核统计：响应率、解决率、满意率等指标与综合得分"),
     )
 )]
 pub struct ApiDoc;
@@ -159,6 +162,11 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/catalogue/items", get(catalogue::items))
         .route("/api/v1/catalogue/items/{id}", get(catalogue::item))
         .route("/api/v1/catalogue/search", get(catalogue::search))
+        .route("/api/v1/assessment", get(assessment::report))
+        .route(
+            "/api/v1/assessment/weights",
+            get(assessment::weights).put(assessment::set_weights),
+        )
 }
 
 async fn swagger_ui() -> impl IntoResponse {

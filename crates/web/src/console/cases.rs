@@ -163,6 +163,8 @@ struct ListPage {
     channels: Vec<Opt>,
     urgencies: Vec<Opt>,
     filtered: bool,
+    /// The assessment count the list is limited to, when it came from a figure.
+    measure: Option<&'static str>,
     rows: Vec<Row>,
     next: Option<String>,
     first: Option<String>,
@@ -177,8 +179,73 @@ struct ListParams {
     channel: String,
     urgency: String,
     before: String,
+    /// The assessment's links: a measure, the assessed unit (and `unit_only` for 本级), the
+    /// period as RFC 3339 bounds, a grid, a category prefix.
+    measure: String,
+    unit: String,
+    unit_only: String,
+    from: String,
+    to: String,
+    grid: String,
+    category: String,
     ok: Option<String>,
     err: Option<String>,
+}
+
+fn rfc3339(v: &str, what: &str) -> Result<Option<Ts>, AppError> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
+        .map(|d| Some(Ts::from_datetime(d)))
+        .map_err(|_| AppError::invalid("invalid_time", format!("{what}应为 RFC 3339 时间")))
+}
+
+/// The assessment filters of the workbench, applied to `lq`; returns them as a query string
+/// to carry through tabs and pages ("" when none).
+async fn assessment_filters(
+    s: &AppState,
+    p: &Principal,
+    q: &ListParams,
+    lq: &mut ListQuery,
+) -> Result<String, AppError> {
+    let mut keep = Vec::new();
+    if !q.measure.trim().is_empty() {
+        let m = crate::api::cases::measure_of(&q.measure)?;
+        lq.measure = Some(m);
+        keep.push(format!("measure={}", m.key()));
+    }
+    if !q.unit.trim().is_empty() {
+        let u = parse_id(&q.unit, "考核单位")?;
+        let path = linli_app::org::get(&s.app, p, u).await?.path;
+        if q.unit_only == "true" {
+            lq.assessed_at = Some(path);
+            keep.push(format!("unit={u}&unit_only=true"));
+        } else {
+            lq.assessed_under = Some(path);
+            keep.push(format!("unit={u}"));
+        }
+    }
+    if let Some(t) = rfc3339(&q.from, "起始时间")? {
+        lq.received_from = Some(t);
+        keep.push(format!("from={}", urlencode(&t.rfc3339())));
+    }
+    if let Some(t) = rfc3339(&q.to, "截止时间")? {
+        lq.received_to = Some(t);
+        keep.push(format!("to={}", urlencode(&t.rfc3339())));
+    }
+    if !q.grid.trim().is_empty() {
+        let g = parse_id(&q.grid, "网格")?;
+        lq.grid = Some(g);
+        keep.push(format!("grid={g}"));
+    }
+    let cat: String = q.category.trim().chars().take(64).collect();
+    if !cat.is_empty() {
+        keep.push(format!("category={}", urlencode(&cat)));
+        lq.category = Some(cat);
+    }
+    Ok(keep.join("&"))
 }
 
 async fn workbench(
@@ -188,7 +255,11 @@ async fn workbench(
 ) -> Result<Response, PageError> {
     let fail = fail(&s, &p, ACTIVE);
     p.require(Permission::CaseRead).map_err(&fail)?;
-    let default = if p.authz.has(Permission::CaseDispatch) {
+    // A figure's link lists all its cases, whatever their state.
+    let from_figure = !q.measure.trim().is_empty() || !q.unit.trim().is_empty();
+    let default = if from_figure {
+        Queue::All
+    } else if p.authz.has(Permission::CaseDispatch) {
         Queue::Pending
     } else {
         Queue::All
@@ -216,17 +287,24 @@ async fn workbench(
         ..Default::default()
     };
     queue.apply(&mut lq);
+    let assess = assessment_filters(&s, &p, &q, &mut lq)
+        .await
+        .map_err(&fail)?;
     let mut found = linli_app::cases::list(&s.app, &p, &lq)
         .await
         .map_err(&fail)?;
     let more = found.len() as i64 > PAGE;
     found.truncate(PAGE as usize);
-    let filters = format!(
+    let mut filters = format!(
         "q={}&channel={}&urgency={}",
         urlencode(&text),
         channel.map(Channel::key).unwrap_or(""),
         urgency.map(Urgency::key).unwrap_or("")
     );
+    if !assess.is_empty() {
+        filters.push('&');
+        filters.push_str(&assess);
+    }
     let base = format!("/console/cases?queue={}&{filters}", queue.key());
     let next = if more {
         found.last().map(|c| format!("{base}&before={}", c.id))
@@ -250,7 +328,8 @@ async fn workbench(
         shell,
         tabs,
         queue: queue.key(),
-        filtered: !text.is_empty() || channel.is_some() || urgency.is_some(),
+        filtered: !text.is_empty() || channel.is_some() || urgency.is_some() || !assess.is_empty(),
+        measure: lq.measure.map(|m| m.label()),
         q: text,
         channels: opts(Channel::ALL, Channel::key, Channel::label, channel),
         urgencies: opts(Urgency::ALL, Urgency::key, Urgency::label, urgency),

@@ -5,6 +5,7 @@
 //! and render; errors become a page ([`PageError`]) with the same Chinese message the API gives.
 
 mod admin;
+mod assessment;
 mod audit;
 mod cases;
 mod catalogue;
@@ -41,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .merge(audit::routes())
         .merge(cases::routes())
         .merge(catalogue::routes())
+        .merge(assessment::routes())
         .merge(profile::routes())
 }
 
@@ -81,6 +83,12 @@ const NAV: &[(&str, &str, &str, Option<Permission>)] = &[
         "热线受理",
         "登记来电诉求，查看来电人以往工单",
         Some(Permission::CaseCreate),
+    ),
+    (
+        "/console/assessment",
+        "考核统计",
+        "响应率、解决率、满意率与综合得分排名",
+        Some(Permission::AssessmentRead),
     ),
     (
         "/console/org",
