@@ -749,8 +749,24 @@ async fn assignment(
     } else {
         None
     };
+    // Units of another district never take a district's cases (their people would not find
+    // them); units above district level (city departments) may.
+    let foreign =
+        |x: &OrgUnit| linli_domain::org::depth(&x.path) >= 3 && tenant_of_path(&x.path) != c.tenant;
+    if foreign(&u) {
+        return Err(AppError::invalid(
+            "unit_outside_district",
+            "承办单位不属于本区",
+        ));
+    }
     for id in co {
         let cu = unit(app, *id).await?;
+        if foreign(&cu) {
+            return Err(AppError::invalid(
+                "unit_outside_district",
+                "协办单位不属于本区",
+            ));
+        }
         units.insert(cu.id, cu);
     }
     let limits = match &entry {
@@ -1112,7 +1128,30 @@ pub async fn list(app: &App, p: &Principal, q: &repo::ListQuery) -> Result<Vec<C
     q.limit = q.limit.clamp(1, 201);
     q.now = app.now();
     let f: ScopeFilter = p.authz.filter(Permission::CaseRead);
+    q.tenants = tenants_reached(p);
     Ok(repo::list(&app.db, &f, &q).await?)
+}
+
+/// The tenants (districts) the caller's case grants lie in, when every grant is at district
+/// level or below; empty (no narrowing) for city- or province-wide grants. Cases belong to the
+/// district that received them, and a district's units only ever handle its own district's
+/// cases or are reached through a grant at or above it.
+fn tenants_reached(p: &Principal) -> Vec<String> {
+    let mut out = Vec::new();
+    for g in p
+        .authz
+        .grants
+        .iter()
+        .filter(|g| g.permissions.contains(&Permission::CaseRead))
+    {
+        if linli_domain::org::depth(&g.unit_path) < 3 {
+            return Vec::new();
+        }
+        out.push(tenant_of_path(&g.unit_path));
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Earlier cases from the same phone number (the hotline operator's "history of this caller").

@@ -37,7 +37,10 @@ pub async fn import(app: &App, p: &Principal, tenant: &str, text: &str) -> Resul
     for it in &items {
         for code in &it.departments {
             match org_repo::get_by_code(&app.db, code).await? {
-                Some(u) if u.active => {}
+                Some(u)
+                    if u.active
+                        && (linli_domain::org::depth(&u.path) < 3
+                            || linli_domain::org::tenant_of_path(&u.path) == tenant) => {}
                 _ => {
                     return Err(AppError::invalid(
                         "unknown_department",

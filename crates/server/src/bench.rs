@@ -47,6 +47,9 @@ pub enum BenchCmd {
     All(AllArgs),
     /// Case intake `POST /api/v1/cases`; compare with a raw insert of the same rows.
     Cases(CasesArgs),
+    /// Load many cases (default 1,000,000), then time workbench queue pages, sweeper passes and
+    /// the monthly assessment of the district.
+    Scale(ScaleArgs),
 }
 
 #[derive(Args, Clone)]
@@ -118,6 +121,9 @@ pub async fn run(cmd: BenchCmd, url: Option<String>) -> anyhow::Result<ExitCode>
             }
             BenchCmd::Cases(a) => {
                 cases_bench(&target, &a, &m).await?;
+            }
+            BenchCmd::Scale(a) => {
+                scale_bench(&target, &a, &m).await?;
             }
             BenchCmd::All(a) => {
                 let kept = match &a.dir {
@@ -1451,5 +1457,316 @@ async fn cases_body(app: &App, a: &CasesArgs, m: &Machine) -> anyhow::Result<()>
     )
     .print(m);
     drop(server);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// scale: the workbench, the sweeper and the assessment over a large case table
+
+#[derive(Args, Clone)]
+pub struct ScaleArgs {
+    /// Cases to load (spread over the demo district's streets, departments and grids and over
+    /// the last twelve months).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub cases: usize,
+    /// Requests per workbench figure.
+    #[arg(long, default_value_t = 2_000)]
+    pub requests: usize,
+    /// Concurrent clients for the workbench figures.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Alarms made due before the loaded sweeper pass.
+    #[arg(long, default_value_t = 1_000)]
+    pub alarms: usize,
+}
+
+async fn scale_bench(target: &Target, a: &ScaleArgs, m: &Machine) -> anyhow::Result<()> {
+    with_db(target, |app| async move {
+        capped("scale", scale_body(&app, a, m)).await
+    })
+    .await
+}
+
+/// States of the loaded cases, in per mille (the rest are 已回访).
+const MIX: [(&str, u32); 8] = [
+    ("pending", 20),
+    ("registered", 20),
+    ("dispatched", 30),
+    ("handling", 80),
+    ("replied", 30),
+    ("closed", 50),
+    ("disposed", 50),
+    ("visited", 720),
+];
+
+async fn scale_body(app: &App, a: &ScaleArgs, m: &Machine) -> anyhow::Result<()> {
+    let engine = app.db.engine();
+    let pw = "Bench-Demo-2026";
+    linli_app::bootstrap::load_demo(app, Some(pw)).await?;
+    let district = org_repo::get_by_code(&app.db, "110101")
+        .await?
+        .context("no district")?;
+    let kids = |kind: OrgKind| {
+        let db = app.db.clone();
+        async move {
+            db.fetch_all(
+                "SELECT id, path, parent_id FROM org_units WHERE tenant = '110101' AND kind = $1 ORDER BY code",
+                linli_store::args![kind.as_str()],
+                |r| Ok((r.uuid("id")?, r.text("path")?, r.opt_uuid("parent_id")?)),
+            )
+            .await
+        }
+    };
+    let streets = kids(OrgKind::Street).await?;
+    let depts = kids(OrgKind::Department).await?;
+    let grids = kids(OrgKind::Grid).await?;
+    let handlers: Vec<(Uuid, String)> = streets
+        .iter()
+        .chain(depts.iter())
+        .map(|(i, p, _)| (*i, p.clone()))
+        .collect();
+    let now = linli_domain::Clock::now(&SystemClock);
+    let year_us: i64 = 365 * 86_400 * 1_000_000;
+
+    // Load.
+    let t = Instant::now();
+    let n = a.cases;
+    let mut i = 0usize;
+    while i < n {
+        let end = (i + 400).min(n);
+        let mut case_rows = Vec::new();
+        let mut party_rows = Vec::new();
+        let mut p = Params::default();
+        let mut pp = Params::default();
+        for k in i..end {
+            // Deterministic spread: received over the last year, newest last.
+            let received = linli_domain::Ts(now.0 - year_us + (k as i64 * year_us) / n as i64);
+            let id = Uuid::new_v7(uuid::Timestamp::from_unix(
+                uuid::NoContext,
+                received.unix_secs() as u64,
+                ((received.0 % 1_000_000) * 1000) as u32,
+            ));
+            let mut pick = (k as u32).wrapping_mul(2_654_435_761) % 1000;
+            let mut state = "visited";
+            for (s, w) in MIX {
+                if pick < w {
+                    state = s;
+                    break;
+                }
+                pick -= w;
+            }
+            let grid = &grids[k % grids.len()];
+            let handled = !matches!(state, "pending" | "registered" | "disposed");
+            let (h_id, h_path) = &handlers[(k / 7) % handlers.len()];
+            let due = linli_domain::Ts(received.0 + 5 * 86_400 * 1_000_000);
+            let running = matches!(state, "dispatched" | "handling");
+            let done = matches!(state, "closed" | "visited");
+            let day = received
+                .to_datetime()
+                .to_offset(linli_domain::clock::CST)
+                .date();
+            let vals = [
+                p.push("110101"),
+                p.push(id),
+                p.push(format!(
+                    "110101-{:04}{:02}{:02}-S{k:08}",
+                    day.year(),
+                    u8::from(day.month()),
+                    day.day()
+                )),
+                p.push(["hotline", "patrol", "portal"][k % 3]),
+                p.push(["complaint", "help", "consult", "report", "suggestion"][k % 5]),
+                p.push("normal"),
+                p.push(state),
+                p.push("道路破损"),
+                p.push("路面塌陷，影响通行"),
+                p.push(format!(
+                    "{:02}.{:02}.{:03}",
+                    k % 15 + 1,
+                    k % 7 + 1,
+                    k % 11 + 1
+                )),
+                p.push(grid.0),
+                p.push(grid.2),
+                p.push(district.id),
+                p.push(district.path.clone()),
+                p.push(handled.then_some(*h_id)),
+                p.push(handled.then(|| h_path.clone())),
+                p.push(received),
+                p.push(handled.then_some(received)),
+                p.push(handled.then_some(due)),
+                p.push(handled.then_some(linli_domain::Ts(received.0 + 4 * 86_400 * 1_000_000))),
+                // Running cases keep their alarms in the future (the loaded pass makes some due).
+                p.push(running.then_some(linli_domain::Ts(now.0 + year_us))),
+                p.push(done.then_some(linli_domain::Ts(received.0 + 3 * 86_400 * 1_000_000))),
+                p.push(done.then_some(k % 10 != 0)),
+                p.push((state == "visited").then_some(k % 4 != 0)),
+                p.push(
+                    (state == "visited")
+                        .then(|| ["satisfied", "basic", "dissatisfied"][k % 3].to_string()),
+                ),
+                p.push(if handled { "2h,24h,5wd" } else { "" }),
+                p.push(received),
+                p.push(now),
+            ];
+            case_rows.push(format!("({}, FALSE, 1)", vals.join(", ")));
+            let mut party = |u: Uuid, role: &str, path: &str| {
+                party_rows.push(format!(
+                    "({}, {}, {}, {}, {}, {})",
+                    pp.push("110101"),
+                    pp.push(id),
+                    pp.push(u),
+                    pp.push(role.to_string()),
+                    pp.push(path.to_string()),
+                    pp.push(received)
+                ));
+            };
+            party(district.id, "owner", &district.path);
+            party(grid.0, "grid", &grid.1);
+            if handled {
+                party(*h_id, "handler", h_path);
+            }
+        }
+        let mut tx = app.db.begin_write().await?;
+        tx.execute(
+            format!(
+                "INSERT INTO cases (tenant, id, number, channel, request_type, urgency, state, title, description,
+                    category_code, grid_id, community_id, owner_id, owner_path, handler_id, handler_path, received_at,
+                    dispatched_at, due_at, warn_at, alarm_at, closed_at, closed_on_time, resolved, satisfaction, limits,
+                    created_at, updated_at, anonymous, version) VALUES {}",
+                case_rows.join(", ")
+            ),
+            p.args,
+        )
+        .await?;
+        tx.execute(
+            format!(
+                "INSERT INTO case_parties (tenant, case_id, unit_id, role, unit_path, since) VALUES {}",
+                party_rows.join(", ")
+            ),
+            pp.args,
+        )
+        .await?;
+        tx.commit().await?;
+        i = end;
+        if i % 100_000 == 0 {
+            eprintln!(
+                "bench scale: {i} cases loaded ({:.0} s)",
+                t.elapsed().as_secs_f64()
+            );
+        }
+    }
+    app.db.execute("ANALYZE", vec![]).await?;
+    let data = format!("{} cases", count_label(n));
+    Line::new("scale", "load", engine)
+        .kv("data", data.clone())
+        .num("s", t.elapsed().as_secs_f64())
+        .num("cases_per_s", n as f64 / t.elapsed().as_secs_f64())
+        .print(m);
+
+    // Workbench queue pages through HTTP.
+    let server = start_server(app).await?;
+    let client = http_client()?;
+    let (warm, reqs, conc) = (a.requests / 10, a.requests, a.concurrency);
+    for (user, queue) in [
+        ("dongcheng", "to_sign"),
+        ("dongcheng", "handling"),
+        ("dongcheng", "overdue"),
+        ("donghuamen", "handling"),
+        ("chengguan", "handling"),
+        ("grid01", "all"),
+    ] {
+        let token = http_login(&client, &server.base, user, pw).await?;
+        let cookie = format!("{}={token}", linli_web::auth::SESSION_COOKIE);
+        let url = format!("{}/api/v1/cases?queue={queue}&limit=50", server.base);
+        let get = {
+            let (client, url, cookie) = (client.clone(), url.clone(), cookie.clone());
+            move |_| {
+                let (client, url, cookie) = (client.clone(), url.clone(), cookie.clone());
+                async move {
+                    let r = client.get(&url).header("cookie", cookie).send().await?;
+                    let status = r.status();
+                    r.bytes().await?;
+                    if !status.is_success() {
+                        bail!("GET {url} answered {status}");
+                    }
+                    Ok(())
+                }
+            }
+        };
+        drive(warm.max(1), conc, get.clone()).await?;
+        let load = drive(reqs, conc, get).await?;
+        load.fill(
+            Line::new("scale", &format!("queue_{queue}_{user}"), engine)
+                .kv("data", data.clone())
+                .kv("concurrency", conc)
+                .num("rps", load.per_sec()),
+        )
+        .print(m);
+    }
+    drop(server);
+
+    // Sweeper: an idle pass, then a pass with alarms due.
+    let t = Instant::now();
+    let idle = linli_app::jobs::sweep_once(app, "bench", 60).await?;
+    Line::new("scale", "sweep_idle", engine)
+        .kv("data", data.clone())
+        .num("ms", t.elapsed().as_secs_f64() * 1e3)
+        .kv("raised", idle.unwrap_or(0))
+        .print(m);
+    let due = linli_domain::Ts(now.0 - 1_000_000);
+    app.db
+        .execute(
+            format!(
+                "UPDATE cases SET warn_at = $1, alarm_at = $1 WHERE id IN (SELECT id FROM cases WHERE state = 'handling' ORDER BY id DESC LIMIT {})",
+                a.alarms
+            ),
+            linli_store::args![due],
+        )
+        .await?;
+    let t = Instant::now();
+    let raised = linli_app::jobs::sweep_once(app, "bench", 60).await?;
+    let took = t.elapsed().as_secs_f64();
+    Line::new("scale", "sweep_with_alarms", engine)
+        .kv("data", data.clone())
+        .num("ms", took * 1e3)
+        .kv("raised", raised.unwrap_or(0))
+        .num("alarms_per_s", raised.unwrap_or(0) as f64 / took.max(1e-9))
+        .print(m);
+
+    // The monthly assessment of the district (last full month), by unit.
+    let sys = linli_app::bootstrap::system_principal(app, Ctx::cli()).await?;
+    let d = now.to_datetime().to_offset(linli_domain::clock::CST).date();
+    let (y, mo) = if u8::from(d.month()) == 1 {
+        (d.year() - 1, 12)
+    } else {
+        (d.year(), u8::from(d.month()) - 1)
+    };
+    let period =
+        linli_domain::assessment::Period::parse(&format!("{y:04}-{mo:02}")).context("period")?;
+    for dim in ["unit", "grid", "category"] {
+        let dimension = linli_app::assessment::Dimension::parse(dim).context("dimension")?;
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let t = Instant::now();
+            linli_app::assessment::report(
+                app,
+                &sys,
+                linli_app::assessment::AssessmentQuery {
+                    unit_id: Some(district.id),
+                    dimension,
+                    period: period.clone(),
+                },
+            )
+            .await?;
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        times.sort_by(f64::total_cmp);
+        Line::new("scale", &format!("assessment_month_by_{dim}"), engine)
+            .kv("data", data.clone())
+            .num("first_ms", times[times.len() - 1])
+            .num("median_ms", times[times.len() / 2])
+            .print(m);
+    }
     Ok(())
 }
