@@ -1649,7 +1649,7 @@ async fn scale_body(app: &App, a: &ScaleArgs, m: &Machine) -> anyhow::Result<()>
         .await?;
         tx.commit().await?;
         i = end;
-        if i % 100_000 == 0 {
+        if i.is_multiple_of(100_000) {
             eprintln!(
                 "bench scale: {i} cases loaded ({:.0} s)",
                 t.elapsed().as_secs_f64()
