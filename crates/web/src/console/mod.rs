@@ -5,6 +5,7 @@
 //! and render; errors become a page ([`PageError`]) with the same Chinese message the API gives.
 
 mod admin;
+mod attachments;
 mod audit;
 mod cases;
 mod catalogue;
@@ -12,6 +13,7 @@ pub(crate) mod login;
 mod org;
 mod profile;
 mod users;
+mod whistle;
 
 use std::collections::HashMap;
 
@@ -40,6 +42,8 @@ pub fn routes() -> Router<AppState> {
         .merge(admin::routes())
         .merge(audit::routes())
         .merge(cases::routes())
+        .merge(whistle::routes())
+        .merge(attachments::routes())
         .merge(catalogue::routes())
         .merge(profile::routes())
 }
