@@ -404,6 +404,7 @@ fn role_label(r: &str) -> &'static str {
         "co_handler" => "协办单位",
         "copy" => "抄送单位",
         "grid" => "所属网格",
+        "whistle" => "吹哨召集部门",
         "community" => "所属社区",
         _ => "相关单位",
     }
