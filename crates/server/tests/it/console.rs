@@ -4,7 +4,7 @@
 use crate::support::{Client, DEMO_PW, TestApp, attr, spawn_app, text_of};
 
 /// Log in through the form; the returned client keeps the session cookie.
-async fn console_login(t: &TestApp, username: &str) -> Client {
+pub(crate) async fn console_login(t: &TestApp, username: &str) -> Client {
     let c = t.client();
     let page = c.get_html("/login").await;
     let csrf = attr(&page.text, "input[name=csrf]", "value").unwrap();
@@ -29,7 +29,7 @@ async fn console_login(t: &TestApp, username: &str) -> Client {
 }
 
 /// The CSRF token of the session, as every console page embeds it.
-async fn csrf_of(c: &Client) -> String {
+pub(crate) async fn csrf_of(c: &Client) -> String {
     let home = c.get_html("/console").await;
     attr(
         &home.text,
@@ -39,7 +39,7 @@ async fn csrf_of(c: &Client) -> String {
     .unwrap()
 }
 
-fn count(html: &str, selector: &str) -> usize {
+pub(crate) fn count(html: &str, selector: &str) -> usize {
     // Table-row fragments only parse inside a table.
     let doc = if html.trim_start().starts_with("<tr") {
         scraper::Html::parse_document(&format!("<table><tbody>{html}</tbody></table>"))
@@ -248,7 +248,7 @@ async fn password_change_from_the_profile() {
 }
 
 /// The case id a console redirect points at (`/console/cases/{id}?ok=…`).
-fn case_of(r: &crate::support::Resp) -> String {
+pub(crate) fn case_of(r: &crate::support::Resp) -> String {
     let loc = r.headers["location"].to_str().unwrap();
     let rest = loc.strip_prefix("/console/cases/").expect(loc);
     rest.split(['?', '#']).next().unwrap().to_string()

@@ -9,6 +9,7 @@ mod bad_input;
 mod cases;
 mod catalogue;
 mod console;
+mod console_cases;
 mod import;
 mod permissions;
 mod process;

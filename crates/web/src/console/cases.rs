@@ -22,6 +22,8 @@ use linli_store::repo::cases::{CaseRow, ListQuery};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::attachments::{self as att, AttView};
+use super::whistle::{self, Panel};
 use super::{
     FlashQuery, FragmentWrap, PageError, Shell, back, fail, fragment_error, parse_id, render,
     ticked, unit_names,
@@ -35,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/cases", get(workbench))
         .route("/console/cases/new", get(new_page).post(create))
         .route("/console/cases/history", get(history))
+        .route("/console/cases/categories", get(categories))
         .route("/console/cases/{id}", get(case_page))
         .route("/console/cases/{id}/requester", post(reveal))
         .route("/console/cases/{id}/{action}", post(step))
@@ -350,6 +353,26 @@ struct EventView {
     from: String,
     to: String,
     note: String,
+    /// The files the step carried: (download URL, name).
+    files: Vec<(String, String)>,
+}
+
+/// The attachment ids a timeline event's data names (a step's `attachments`, a report-in's
+/// `photo`).
+fn event_files(data: &str) -> Vec<Uuid> {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(data) else {
+        return vec![];
+    };
+    let listed = v
+        .get("attachments")
+        .and_then(|a| a.as_array())
+        .into_iter()
+        .flatten();
+    listed
+        .chain(v.get("photo"))
+        .filter_map(|x| x.as_str())
+        .filter_map(|x| x.parse().ok())
+        .collect()
 }
 
 struct NoticeView {
@@ -441,6 +464,16 @@ struct CasePage {
     satisfactions: Vec<Opt>,
     urgencies: Vec<Opt>,
     max_days: u32,
+    whistle: Panel,
+    attachments: Vec<AttView>,
+    /// Uploaded files no step carries yet (offered on the step forms).
+    free: Vec<(Uuid, String)>,
+    /// Image attachments, for the report-in photo.
+    photos: Vec<(Uuid, String)>,
+    /// The register form's category picker: (id, name) of the current category.
+    category: (String, String),
+    /// The dispatch form's preselected unit from the category's responsible unit: (id, name).
+    dispatch_to: (String, String),
 }
 
 fn role_label(r: &str) -> &'static str {
@@ -450,6 +483,7 @@ fn role_label(r: &str) -> &'static str {
         "co_handler" => "协办单位",
         "copy" => "抄送单位",
         "grid" => "所属网格",
+        "whistle" => "吹哨召集部门",
         "community" => "所属社区",
         _ => "相关单位",
     }
@@ -521,6 +555,18 @@ async fn show_case(
     )
     .await;
     let name = |u: Uuid| names.get(&u).cloned().unwrap_or_else(|| "—".into());
+    let panel = whistle::panel(s, p, &c).await.map_err(&fail)?;
+    let attachments: Vec<AttView> = linli_app::cases::attachments(&s.app, p, id)
+        .await
+        .map_err(&fail)?
+        .into_iter()
+        .map(att::view)
+        .collect();
+    let dispatch_to = if actions.contains(&Action::Dispatch) {
+        dispatch_default(s, &c).await.map_err(&fail)?
+    } else {
+        Default::default()
+    };
     let now = s.app.now();
     let l = &c.life;
     let light = l.light(now);
@@ -582,6 +628,11 @@ async fn show_case(
             action: linli_app::cases::timeline_label(&e.action).to_string(),
             from: state_label(&e.from_state),
             to: state_label(&e.to_state),
+            files: event_files(&e.data)
+                .into_iter()
+                .filter_map(|f| attachments.iter().find(|a| a.id == f))
+                .map(|a| (a.url.clone(), a.name.clone()))
+                .collect(),
             note: e.note,
         })
         .collect();
@@ -634,7 +685,44 @@ async fn show_case(
         ),
         urgencies: opts(Urgency::ALL, Urgency::key, Urgency::label, None),
         max_days: linli_domain::case::MAX_EXTENSION_DAYS,
+        whistle: panel,
+        free: attachments
+            .iter()
+            .filter(|a| a.free)
+            .map(|a| (a.id, a.name.clone()))
+            .collect(),
+        photos: attachments
+            .iter()
+            .filter(|a| a.image)
+            .map(|a| (a.id, a.name.clone()))
+            .collect(),
+        attachments,
+        category: (
+            c.category_id.map(|x| x.to_string()).unwrap_or_default(),
+            c.category_name.clone(),
+        ),
+        dispatch_to,
     }))
+}
+
+/// The unit the case's category names as responsible, to preselect on the dispatch form.
+async fn dispatch_default(s: &AppState, c: &CaseRow) -> Result<(String, String), AppError> {
+    let Some(cat) = c.category_id else {
+        return Ok(Default::default());
+    };
+    let Some(e) = linli_app::catalogue::entry(&s.app, &c.tenant, cat).await? else {
+        return Ok(Default::default());
+    };
+    if e.handler_code.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(
+        linli_store::repo::org::get_by_code(&s.app.db, &e.handler_code)
+            .await?
+            .filter(|u| u.active)
+            .map(|u| (u.id.to_string(), u.name))
+            .unwrap_or_default(),
+    )
 }
 
 async fn case_page(
@@ -694,9 +782,15 @@ struct StepForm {
     resolved: String,
     satisfaction: String,
     days: String,
+    category_id: String,
 }
 
-async fn step_input(s: &AppState, p: &Principal, f: &StepForm) -> Result<StepInput, AppError> {
+async fn step_input(
+    s: &AppState,
+    p: &Principal,
+    f: &StepForm,
+    attachments: Vec<Uuid>,
+) -> Result<StepInput, AppError> {
     let version = f
         .version
         .trim()
@@ -735,7 +829,7 @@ async fn step_input(s: &AppState, p: &Principal, f: &StepForm) -> Result<StepInp
         version,
         note: f.note.clone(),
         urgency: choice(&f.urgency, Urgency::parse, "紧急程度")?,
-        category_id: None,
+        category_id: unit(&f.category_id, "事项分类")?,
         disposition: choice(&f.disposition, Disposition::parse, "处置方式")?,
         duplicate_of,
         unit_id: unit(&f.unit_id, "承办单位")?,
@@ -747,7 +841,7 @@ async fn step_input(s: &AppState, p: &Principal, f: &StepForm) -> Result<StepInp
         resolved: yes_no(&f.resolved, "是否解决")?,
         satisfaction: choice(&f.satisfaction, Satisfaction::parse, "满意度")?,
         days,
-        attachments: vec![],
+        attachments,
     })
 }
 
@@ -756,7 +850,7 @@ async fn step(
     State(s): State<AppState>,
     ConsoleAuth(p): ConsoleAuth,
     ApiPath((id, action)): ApiPath<(Uuid, String)>,
-    ApiForm(f): ApiForm<StepForm>,
+    ApiForm(pairs): ApiForm<Vec<(String, String)>>,
 ) -> Response {
     let here = format!("/console/cases/{id}");
     let Some(action) =
@@ -765,7 +859,24 @@ async fn step(
         return back(&here, Err(AppError::NotFound("操作")));
     };
     let r = async {
-        let input = step_input(&s, &p, &f).await?;
+        // Ticked attachments repeat one field; everything else is one value each.
+        let mut files = Vec::new();
+        let mut rest = Vec::new();
+        for (k, v) in pairs {
+            if k == "attachment" {
+                let a = parse_id(&v, "附件")?;
+                if !files.contains(&a) {
+                    files.push(a);
+                }
+            } else {
+                rest.push((k, v));
+            }
+        }
+        let f: StepForm = serde_urlencoded::to_string(&rest)
+            .ok()
+            .and_then(|q| serde_urlencoded::from_str(&q).ok())
+            .ok_or_else(|| AppError::invalid("invalid_form", "表单内容无效，请刷新页面后重试"))?;
+        let input = step_input(&s, &p, &f, files).await?;
         let c = linli_app::cases::act(&s.app, &p, id, action, input).await?;
         Ok(format!(
             "已{}，工单现为「{}」",
@@ -794,6 +905,8 @@ struct IntakeForm {
     description: String,
     address: String,
     answer: String,
+    category_id: String,
+    category_q: String,
 }
 
 #[derive(Template)]
@@ -855,6 +968,10 @@ async fn create(
         let phone = Some(f.phone.trim().to_string()).filter(|x| !x.is_empty());
         let answer = Some(f.answer.trim().to_string())
             .filter(|x| request_type == RequestType::Consult && !x.is_empty());
+        let category_id = match f.category_id.trim() {
+            "" => None,
+            v => Some(parse_id(v, "事项分类")?),
+        };
         linli_app::cases::create(
             &s.app,
             &p,
@@ -869,6 +986,7 @@ async fn create(
                 requester_phone: phone,
                 anonymous: ticked(&f.anonymous),
                 answer,
+                category_id,
                 ..Default::default()
             },
         )
@@ -919,5 +1037,82 @@ async fn history(
             rows: Some(rows(&s, &p, found).await),
         }),
         Err(e) => fragment_error(FragmentWrap::Alert, &e),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dispatch-catalogue search for the intake and register forms.
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct CategoryQuery {
+    category_q: String,
+}
+
+struct CategoryRow {
+    id: Uuid,
+    code: String,
+    name: String,
+    /// Where the category routes: a named unit, or the kind of unit the dispatcher picks.
+    route: String,
+    urgency: Option<&'static str>,
+    community_may: bool,
+}
+
+#[derive(Template)]
+#[template(path = "_category_pick.html")]
+struct CategoryList {
+    rows: Vec<CategoryRow>,
+    q: String,
+}
+
+const CATEGORY_LIMIT: i64 = 12;
+
+/// Leaves of the active dispatch catalogue matching what the operator types.
+async fn categories(
+    State(s): State<AppState>,
+    ConsoleAuth(p): ConsoleAuth,
+    ApiQuery(q): ApiQuery<CategoryQuery>,
+) -> Response {
+    let text: String = q.category_q.trim().chars().take(64).collect();
+    if text.is_empty() {
+        return render(&CategoryList {
+            rows: vec![],
+            q: text,
+        });
+    }
+    let tenant = linli_domain::org::tenant_of_path(&p.unit_path);
+    let r = async {
+        let found =
+            linli_app::catalogue::search(&s.app, &p, &tenant, &text, CATEGORY_LIMIT).await?;
+        let mut rows = Vec::new();
+        for e in found {
+            let route = if !e.handler_code.is_empty() {
+                let unit = linli_store::repo::org::get_by_code(&s.app.db, &e.handler_code).await?;
+                format!(
+                    "派往 {}",
+                    unit.map(|u| u.name)
+                        .unwrap_or_else(|| e.handler_code.clone())
+                )
+            } else if let Some(k) = e.handler_kind {
+                format!("由派遣员选择{}", k.label())
+            } else {
+                "由派遣员确定承办单位".into()
+            };
+            rows.push(CategoryRow {
+                id: e.id,
+                code: e.code,
+                name: e.full_name,
+                route,
+                urgency: (e.urgency != Urgency::Normal).then(|| e.urgency.label()),
+                community_may: e.community_may,
+            });
+        }
+        Ok::<_, AppError>(rows)
+    }
+    .await;
+    match r {
+        Ok(rows) => render(&CategoryList { rows, q: text }),
+        Err(e) => fragment_error(FragmentWrap::ListItem, &e),
     }
 }

@@ -6,6 +6,7 @@
 
 mod admin;
 mod assessment;
+mod attachments;
 mod audit;
 mod cases;
 mod catalogue;
@@ -13,6 +14,7 @@ pub(crate) mod login;
 mod org;
 mod profile;
 mod users;
+mod whistle;
 
 use std::collections::HashMap;
 
@@ -41,6 +43,8 @@ pub fn routes() -> Router<AppState> {
         .merge(admin::routes())
         .merge(audit::routes())
         .merge(cases::routes())
+        .merge(whistle::routes())
+        .merge(attachments::routes())
         .merge(catalogue::routes())
         .merge(assessment::routes())
         .merge(profile::routes())
