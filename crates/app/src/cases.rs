@@ -19,7 +19,7 @@ use linli_domain::clock::CST;
 use linli_domain::org::{OrgKind, tenant_of_path};
 use linli_store::Tx;
 use linli_store::repo::cases::{self as repo, CaseRow, ClockFilter, Event as TimelineEvent};
-use linli_store::repo::org::{self as org_repo, OrgUnit};
+use linli_store::repo::org::OrgUnit;
 use uuid::Uuid;
 
 use crate::audit::{Actor, Event, record};
@@ -133,7 +133,7 @@ fn coordinate(v: Option<f64>, lo: f64, hi: f64) -> Result<Option<i64>> {
 }
 
 async fn unit(app: &App, id: Uuid) -> Result<OrgUnit> {
-    org_repo::get(&app.db, id)
+    crate::units::get(app, id)
         .await?
         .filter(|u| u.active)
         .ok_or(AppError::NotFound("单位"))
@@ -144,7 +144,7 @@ async fn up_to(app: &App, u: &OrgUnit, kind: OrgKind) -> Result<Option<OrgUnit>>
     if u.kind == kind {
         return Ok(Some(u.clone()));
     }
-    Ok(org_repo::ancestors(&app.db, u)
+    Ok(crate::units::ancestors(app, u)
         .await?
         .into_iter()
         .find(|a| a.kind == kind))
@@ -328,13 +328,14 @@ pub async fn create(app: &App, p: &Principal, n: NewCase) -> Result<(CaseRow, bo
             (existing, false)
         } else {
             repo::insert(&mut tx, &row).await?;
-            repo::add_party(&mut tx, &tenant, id, owner.id, "owner", &owner.path, now).await?;
+            let mut parties = vec![(owner.id, "owner", owner.path.as_str())];
             if let Some(g) = &grid {
-                repo::add_party(&mut tx, &tenant, id, g.id, "grid", &g.path, now).await?;
+                parties.push((g.id, "grid", g.path.as_str()));
             }
             if let Some(c) = &community {
-                repo::add_party(&mut tx, &tenant, id, c.id, "community", &c.path, now).await?;
+                parties.push((c.id, "community", c.path.as_str()));
             }
+            repo::add_parties(&mut tx, &tenant, id, &parties, now).await?;
             repo::insert_event(
                 &mut tx,
                 &TimelineEvent {

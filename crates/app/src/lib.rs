@@ -39,6 +39,7 @@ pub mod org;
 pub mod pi;
 pub mod principal;
 pub mod tokens;
+pub mod units;
 pub mod users;
 pub mod whistle;
 
@@ -66,6 +67,7 @@ pub struct App {
     pub pi: Arc<pi::PiKey>,
     pub calendar: Arc<calendar::CalendarCache>,
     pub numbers: Arc<cases::NumberBlocks>,
+    pub units: Arc<units::UnitCache>,
 }
 
 impl App {
@@ -82,6 +84,7 @@ impl App {
             pi: Arc::new(pi::PiKey::ephemeral()),
             calendar: Arc::default(),
             numbers: Arc::default(),
+            units: Arc::default(),
         }
     }
 

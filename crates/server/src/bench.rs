@@ -1348,7 +1348,7 @@ async fn cases_body(app: &App, a: &CasesArgs, m: &Machine) -> anyhow::Result<()>
             Arc::new(grid.clone()),
             Arc::new(community),
         );
-        move |i: usize| {
+        move |_| {
             let (db, d, g, c) = (db.clone(), d.clone(), g.clone(), c.clone());
             async move {
                 let id = linli_domain::ids::new_id();
@@ -1361,19 +1361,18 @@ async fn cases_body(app: &App, a: &CasesArgs, m: &Machine) -> anyhow::Result<()>
                      VALUES ($1, $2, $3, 'hotline', 'complaint', 'normal', 'pending', $4, $5, $6, $7, $8, $9, $10, $11,
                         $12, $13, $14, FALSE, $15, $16, $17, NULL, $17, $17, 1)",
                     linli_store::args![
-                        "110101", id, format!("RAW-{i:09}"), "小区门口垃圾堆放", "多福巷小区门口垃圾三天未清运，气味很大。",
+                        "110101", id, format!("RAW-{id}"), "小区门口垃圾堆放", "多福巷小区门口垃圾三天未清运，气味很大。",
                         "东城区多福巷12号", 39_916_500i64, 116_407_500i64, g.id, c.id, "张三丰",
                         vec![7u8; 40], "138****5678", "0123456789abcdef0123456789abcdef", d.id, d.path.clone(), now
                     ],
                 )
                 .await?;
-                for (u, role) in [(&*d, "owner"), (&*g, "grid"), (&*c, "community")] {
-                    tx.execute(
-                        "INSERT INTO case_parties (tenant, case_id, unit_id, role, unit_path, since) VALUES ($1, $2, $3, $4, $5, $6)",
-                        linli_store::args!["110101", id, u.id, role, u.path.clone(), now],
-                    )
-                    .await?;
-                }
+                tx.execute(
+                    "INSERT INTO case_parties (tenant, case_id, unit_id, role, unit_path, since)
+                     VALUES ($1, $2, $3, 'owner', $4, $9), ($1, $2, $5, 'grid', $6, $9), ($1, $2, $7, 'community', $8, $9)",
+                    linli_store::args!["110101", id, d.id, d.path.clone(), g.id, g.path.clone(), c.id, c.path.clone(), now],
+                )
+                .await?;
                 tx.execute(
                     "INSERT INTO case_events (tenant, case_id, seq, at, action, from_state, to_state, actor_name, note, data)
                      VALUES ($1, $2, 1, $3, 'receive', '', 'pending', 'bench', '', '{}')",

@@ -408,6 +408,44 @@ pub async fn add_party(
     Ok(())
 }
 
+/// Several parties of a new case in one statement.
+pub async fn add_parties(
+    tx: &mut Tx,
+    tenant: &str,
+    case_id: Uuid,
+    parties: &[(Uuid, &str, &str)],
+    since: Ts,
+) -> Result<(), StoreError> {
+    if parties.is_empty() {
+        return Ok(());
+    }
+    let mut p = Params::default();
+    let rows: Vec<String> = parties
+        .iter()
+        .map(|(unit, role, path)| {
+            format!(
+                "({}, {}, {}, {}, {}, {})",
+                p.push(tenant),
+                p.push(case_id),
+                p.push(*unit),
+                p.push(*role),
+                p.push(*path),
+                p.push(since)
+            )
+        })
+        .collect();
+    tx.execute(
+        format!(
+            "INSERT INTO case_parties (tenant, case_id, unit_id, role, unit_path, since) VALUES {}
+             ON CONFLICT (tenant, case_id, unit_id, role) DO NOTHING",
+            rows.join(", ")
+        ),
+        p.args,
+    )
+    .await?;
+    Ok(())
+}
+
 #[derive(Debug, Clone)]
 pub struct Party {
     pub unit_id: Uuid,
