@@ -1350,3 +1350,19 @@ pub async fn attachment(
     let bytes = crate::attachments::read(app, &a).await?;
     Ok((a, bytes))
 }
+
+/// Names of units involved in cases the caller can read (handlers, parties, actors, notice
+/// recipients). Units with a stake in a case are named to everyone who sees the case, whatever
+/// their organisation-read scope; pass only ids taken from such cases.
+pub async fn unit_names(app: &App, p: &Principal, ids: &[Uuid]) -> Result<HashMap<Uuid, String>> {
+    p.require(Permission::CaseRead)?;
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    Ok(
+        linli_store::repo::org::names(&app.db, &ids, &ScopeFilter::everything(), p.unit_id)
+            .await?
+            .into_iter()
+            .collect(),
+    )
+}

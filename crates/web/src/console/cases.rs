@@ -26,7 +26,7 @@ use super::attachments::{self as att, AttView};
 use super::whistle::{self, Panel};
 use super::{
     FlashQuery, FragmentWrap, PageError, Shell, back, fail, fragment_error, parse_id, render,
-    ticked, unit_names,
+    ticked,
 };
 use crate::AppState;
 use crate::auth::{ApiForm, ApiPath, ApiQuery, ConsoleAuth, urlencode};
@@ -123,8 +123,23 @@ struct Row {
     due: String,
 }
 
+/// Names of the units of cases the caller reads (see `linli_app::cases::unit_names`).
+async fn case_unit_names(
+    s: &AppState,
+    p: &Principal,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> std::collections::HashMap<Uuid, String> {
+    let ids: Vec<Uuid> = ids.into_iter().collect();
+    linli_app::cases::unit_names(&s.app, p, &ids)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "unit names lookup failed");
+            std::collections::HashMap::new()
+        })
+}
+
 async fn rows(s: &AppState, p: &Principal, cases: Vec<CaseRow>) -> Vec<Row> {
-    let names = unit_names(s, p, cases.iter().filter_map(|c| c.life.handler)).await;
+    let names = case_unit_names(s, p, cases.iter().filter_map(|c| c.life.handler)).await;
     let now = s.app.now();
     cases
         .into_iter()
@@ -476,6 +491,17 @@ struct CasePage {
     dispatch_to: (String, String),
 }
 
+fn notice_label(kind: &str) -> &'static str {
+    match kind {
+        "whistle" => "吹哨召集",
+        "whistle_late" => "吹哨响应/报到超时",
+        k => NOTICE_KINDS
+            .iter()
+            .find(|x| x.key() == k)
+            .map_or("通知", |x| x.label()),
+    }
+}
+
 fn role_label(r: &str) -> &'static str {
     match r {
         "owner" => "受理单位",
@@ -544,7 +570,7 @@ async fn show_case(
     let notices = linli_app::cases::notices_of(&s.app, p, id)
         .await
         .map_err(&fail)?;
-    let names = unit_names(
+    let names = case_unit_names(
         s,
         p,
         parties
@@ -640,11 +666,7 @@ async fn show_case(
         .into_iter()
         .map(|n| NoticeView {
             at: n.created_at.display_cst(),
-            kind: NOTICE_KINDS
-                .iter()
-                .find(|k| k.key() == n.kind)
-                .map(|k| k.label())
-                .unwrap_or("通知"),
+            kind: notice_label(&n.kind),
             unit: name(n.unit_id),
             title: n.title,
         })
