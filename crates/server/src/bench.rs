@@ -1539,7 +1539,8 @@ async fn scale_body(app: &App, a: &ScaleArgs, m: &Machine) -> anyhow::Result<()>
         let mut pp = Params::default();
         for k in i..end {
             // Deterministic spread: received over the last year, newest last.
-            let received = linli_domain::Ts(now.0 - year_us + (k as i64 * year_us) / n as i64);
+            let offset = (k as i128 * year_us as i128 / n as i128) as i64;
+            let received = linli_domain::Ts(now.0 - year_us + offset);
             let id = Uuid::new_v7(uuid::Timestamp::from_unix(
                 uuid::NoContext,
                 received.unix_secs() as u64,
@@ -1746,9 +1747,10 @@ async fn scale_body(app: &App, a: &ScaleArgs, m: &Machine) -> anyhow::Result<()>
     for dim in ["unit", "grid", "category"] {
         let dimension = linli_app::assessment::Dimension::parse(dim).context("dimension")?;
         let mut times = Vec::new();
+        let mut counted = (0, 0);
         for _ in 0..5 {
             let t = Instant::now();
-            linli_app::assessment::report(
+            let r = linli_app::assessment::report(
                 app,
                 &sys,
                 linli_app::assessment::AssessmentQuery {
@@ -1759,10 +1761,14 @@ async fn scale_body(app: &App, a: &ScaleArgs, m: &Machine) -> anyhow::Result<()>
             )
             .await?;
             times.push(t.elapsed().as_secs_f64() * 1e3);
+            counted = (r.total.tally.received, r.rows.len());
         }
         times.sort_by(f64::total_cmp);
         Line::new("scale", &format!("assessment_month_by_{dim}"), engine)
             .kv("data", data.clone())
+            .kv("period", format!("{y:04}-{mo:02}"))
+            .kv("cases_in_report", counted.0)
+            .kv("rows", counted.1)
             .num("first_ms", times[times.len() - 1])
             .num("median_ms", times[times.len() / 2])
             .print(m);
