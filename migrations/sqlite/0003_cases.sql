@@ -160,6 +160,8 @@ CREATE INDEX cases_owner ON cases (owner_path, state, id);
 CREATE INDEX cases_received ON cases (tenant, received_at);
 CREATE INDEX cases_phone ON cases (tenant, phone_hash);
 CREATE INDEX cases_alarm ON cases (alarm_at) WHERE alarm_at IS NOT NULL;
+-- The 即将超期/已超期 queues: running cases, newest first.
+CREATE INDEX cases_running ON cases (tenant, id) WHERE state IN ('dispatched', 'objected', 'handling');
 
 -- Every unit with a stake in a case (owner, handler, co-handler, copy, grid, community,
 -- summoned department): what makes a case visible to people scoped to that unit.
@@ -173,6 +175,7 @@ CREATE TABLE case_parties (
     PRIMARY KEY (tenant, case_id, unit_id, role)
 );
 CREATE INDEX case_parties_path ON case_parties (unit_path, case_id);
+CREATE INDEX case_parties_unit ON case_parties (unit_id, case_id);
 
 -- The timeline: one row per accepted step; seq is the case version the step produced.
 CREATE TABLE case_events (

@@ -935,60 +935,49 @@ pub async fn act(
     })
 }
 
-/// The sweeper's step on one case: raise whatever alarm is due, each exactly once (the
-/// version check and the alarm marks make a second server's attempt a no-op).
+/// The sweeper's step on one case: raise whatever alarm is due, exactly once (the version check
+/// and the alarm marks make a second server's attempt a no-op).
 pub async fn alarm(app: &App, sys: &Principal, tenant: &str, id: Uuid) -> Result<usize> {
     let cal = calendar::current(app).await?;
-    let mut raised = 0;
-    for _ in 0..2 {
-        let now = app.now();
-        let Some(c) = repo::get(&app.db, tenant, id).await? else {
-            return Ok(raised);
-        };
-        let cmd = match c.life.next_alarm() {
-            Some(t) if t <= now => {
-                if c.life.warned_at.is_none() && c.life.warn_at.is_some_and(|w| w <= now) {
-                    if c.life.due_at.is_some_and(|d| d <= now) {
-                        Command::Overdue
-                    } else {
-                        Command::Warn
-                    }
-                } else {
-                    Command::Overdue
-                }
+    let now = app.now();
+    let Some(c) = repo::get(&app.db, tenant, id).await? else {
+        return Ok(0);
+    };
+    // One step raises whatever is due: `Overdue` also marks a warning never raised.
+    let cmd = match c.life.next_alarm() {
+        Some(t) if t <= now => {
+            if c.life.due_at.is_some_and(|d| d <= now) {
+                Command::Overdue
+            } else {
+                Command::Warn
             }
-            _ => return Ok(raised),
-        };
-        let Ok((life, change)) = c.life.apply(&cmd, now, &cal) else {
-            return Ok(raised);
-        };
-        let units = HashMap::new();
-        let done = write_tx!(app, |tx| {
-            match step(
-                &mut tx,
-                sys,
-                &c,
-                life.clone(),
-                &change,
-                &cmd,
-                now,
-                &[],
-                &units,
-            )
-            .await
-            {
-                Ok(_) => true,
-                Err(AppError::Stale) => false,
-                Err(e) => return Err(e),
-            }
-        });
-        match done {
-            Ok(true) => raised += 1,
-            Ok(false) => return Ok(raised),
+        }
+        _ => return Ok(0),
+    };
+    let Ok((life, change)) = c.life.apply(&cmd, now, &cal) else {
+        return Ok(0);
+    };
+    let units = HashMap::new();
+    write_tx!(app, |tx| {
+        match step(
+            &mut tx,
+            sys,
+            &c,
+            life.clone(),
+            &change,
+            &cmd,
+            now,
+            &[],
+            &units,
+        )
+        .await
+        {
+            Ok(_) => 1,
+            // Another sweeper (or a person) moved the case first: nothing to raise here.
+            Err(AppError::Stale) => 0,
             Err(e) => return Err(e),
         }
-    }
-    Ok(raised)
+    })
 }
 
 /// One sweeper pass: every case whose alarm is due, in batches.
