@@ -5,31 +5,10 @@
 use super::*;
 use crate::calendar::{cst, date};
 
-const CAL_2026: &str = "date,kind,name
-2026-02-14,workday,春节调休上班
-2026-02-15,holiday,春节
-2026-02-16,holiday,春节
-2026-02-17,holiday,春节
-2026-02-18,holiday,春节
-2026-02-19,holiday,春节
-2026-02-20,holiday,春节
-2026-02-21,holiday,春节
-2026-02-22,holiday,春节
-2026-02-23,holiday,春节
-2026-02-28,workday,春节调休上班
-2026-09-20,workday,国庆节调休上班
-2026-10-01,holiday,国庆节
-2026-10-02,holiday,国庆节
-2026-10-03,holiday,国庆节
-2026-10-04,holiday,国庆节
-2026-10-05,holiday,国庆节
-2026-10-06,holiday,国庆节
-2026-10-07,holiday,国庆节
-2026-10-10,workday,国庆节调休上班
-";
-
+/// The official 2025–2026 arrangements (Spring Festival 2026-02-15…23 with make-up Saturdays
+/// 02-14 and 02-28; National Day 10-01…07 with make-up days 09-20 and 10-10).
 fn cal() -> WorkCalendar {
-    WorkCalendar::parse_csv(CAL_2026).unwrap()
+    WorkCalendar::from_days(crate::calendar::official_days())
 }
 
 fn at(m: u8, d: u8, hh: u8, mm: u8) -> Ts {

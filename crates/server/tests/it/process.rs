@@ -37,11 +37,17 @@ impl Drop for Server {
 
 /// Start `linli serve` on a free port; returns the process and its base URL.
 fn serve(url: &str) -> (Server, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0"])
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
         .env("LINLI_DATABASE_URL", url)
         .env("LINLI_ADMIN_PASSWORD", ADMIN_PW)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "warn");
+    start(cmd)
+}
+
+/// Spawn a prepared `linli serve` and wait for the address it prints.
+fn start(mut cmd: Command) -> (Server, String) {
+    let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -251,8 +257,7 @@ fn serve_with(url: &str, data_dir: &std::path::Path, demo: bool) -> (Server, Str
     if demo {
         cmd.arg("--demo");
     }
-    let mut child = cmd
-        .env("LINLI_DATABASE_URL", url)
+    cmd.env("LINLI_DATABASE_URL", url)
         .env("LINLI_DATA_DIR", data_dir)
         .env("LINLI_ADMIN_PASSWORD", ADMIN_PW)
         .env("LINLI_DEMO_PASSWORD", "Demo-Pass-2026")
@@ -261,23 +266,8 @@ fn serve_with(url: &str, data_dir: &std::path::Path, demo: bool) -> (Server, Str
             "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
         )
         .env("LINLI_SWEEP_EVERY_SECS", "1")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let mut base = None;
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(i) = line.find("http://") {
-            base = Some(line[i..].trim_end_matches("/console").trim().to_string());
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    (Server(child), base.expect("server printed its address"))
+        .env("RUST_LOG", "warn");
+    start(cmd)
 }
 
 async fn api_login(base: &str, user: &str) -> (reqwest::Client, String) {
