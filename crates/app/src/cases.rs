@@ -1130,7 +1130,28 @@ pub async fn list(app: &App, p: &Principal, q: &repo::ListQuery) -> Result<Vec<C
     q.now = app.now();
     let f: ScopeFilter = p.authz.filter(Permission::CaseRead);
     q.tenants = tenants_reached(p);
+    q.via_parties = small_units_only(p);
     Ok(repo::list(&app.db, &f, &q).await?)
+}
+
+/// Whether every case grant is held at a community or a grid (depth ≥ 5: province, city,
+/// district, street, community): such people see a few thousand cases at most, best found
+/// through the parties index. A department desk sees tens of thousands and is better served by
+/// probing the newest cases.
+fn small_units_only(p: &Principal) -> bool {
+    let mut any = false;
+    for g in p
+        .authz
+        .grants
+        .iter()
+        .filter(|g| g.permissions.contains(&Permission::CaseRead))
+    {
+        if linli_domain::org::depth(&g.unit_path) < 5 {
+            return false;
+        }
+        any = true;
+    }
+    any
 }
 
 /// The tenants (districts) the caller's case grants lie in, when every grant is at district

@@ -655,6 +655,9 @@ pub struct ListQuery {
     /// Only cases of these tenants (empty: any). Narrowing by tenant lets the queue index serve
     /// the page order; callers derive it from the grants, which never reach beyond them.
     pub tenants: Vec<String>,
+    /// Find the cases through the parties index (for people whose grants are all on small
+    /// units: grids, communities) instead of probing the newest cases of their tenants.
+    pub via_parties: bool,
     pub states: Vec<CaseState>,
     /// Only cases whose completion clock is running and has passed its warning point but not
     /// its deadline (即将超期), or has passed its deadline (已超期).
@@ -702,9 +705,9 @@ pub async fn list(db: &Db, f: &ScopeFilter, q: &ListQuery) -> Result<Vec<CaseRow
         let list: Vec<String> = q.tenants.iter().map(|t| p.push(t.clone())).collect();
         wh.push(format!("c.tenant IN ({})", list.join(", ")));
     }
-    if f.ranges.is_empty() && f.owner.is_none() && !f.units.is_empty() {
-        // Unit-scoped grants only (a grid worker, a department desk): their few thousand cases
-        // are found from the parties index rather than by probing a district's newest cases.
+    if q.via_parties && f.ranges.is_empty() && f.owner.is_none() && !f.units.is_empty() {
+        // Unit-scoped grants on small units only (a grid worker): their few thousand cases are
+        // found from the parties index rather than by probing a district's newest cases.
         let list: Vec<String> = f.units.iter().map(|u| p.push(*u)).collect();
         wh.push(format!(
             "c.id IN (SELECT pt.case_id FROM case_parties pt WHERE pt.unit_id IN ({}))",
