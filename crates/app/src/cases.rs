@@ -600,60 +600,69 @@ fn step_data(
 
 /// Whether the principal may see the case with `perm` (through any party, or as its creator
 /// under an `own` scope).
-async fn sees(app: &App, p: &Principal, c: &CaseRow, perm: Permission) -> Result<bool> {
-    if !p.authz.has(perm) {
-        return Ok(false);
-    }
-    let own = Target {
-        unit_id: c.owner_id,
-        unit_path: &c.owner_path,
-        owner: c.created_by,
-    };
-    if p.authz.allows(perm, own) {
-        return Ok(true);
-    }
-    for party in repo::parties(&app.db, &c.tenant, c.id).await? {
-        if p.authz.allows(
+fn sees(p: &Principal, c: &CaseRow, parties: &[repo::Party], perm: Permission) -> bool {
+    let reaches = |unit_id: Uuid, unit_path: &str| {
+        p.authz.allows(
             perm,
             Target {
-                unit_id: party.unit_id,
-                unit_path: &party.unit_path,
+                unit_id,
+                unit_path,
                 owner: c.created_by,
             },
-        ) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+        )
+    };
+    reaches(c.owner_id, &c.owner_path) || parties.iter().any(|x| reaches(x.unit_id, &x.unit_path))
 }
 
-/// A case the principal may read; anything else is "not found".
-pub async fn get(app: &App, p: &Principal, id: Uuid) -> Result<CaseRow> {
+/// A case the principal may read, with the units that have a stake in it (loaded once; every
+/// rule about who may do what is decided from these two).
+pub struct Visible {
+    pub case: CaseRow,
+    pub parties: Vec<repo::Party>,
+}
+
+impl Visible {
+    /// The steps this principal may take on the case now.
+    pub fn actions(&self, p: &Principal) -> Vec<Action> {
+        self.case
+            .life
+            .admissible()
+            .into_iter()
+            .filter(|a| may(p, &self.case, &self.parties, *a))
+            .collect()
+    }
+}
+
+async fn visible(app: &App, p: &Principal, c: Option<CaseRow>) -> Result<Visible> {
     p.require(Permission::CaseRead)?;
-    let c = repo::locate(&app.db, id)
-        .await?
-        .ok_or(AppError::NotFound("工单"))?;
-    if sees(app, p, &c, Permission::CaseRead).await? {
-        Ok(c)
+    let c = c.ok_or(AppError::NotFound("工单"))?;
+    let parties = repo::parties(&app.db, &c.tenant, c.id).await?;
+    if sees(p, &c, &parties, Permission::CaseRead) {
+        Ok(Visible { case: c, parties })
     } else {
         Err(AppError::NotFound("工单"))
     }
 }
 
+/// A case the principal may read; anything else is "not found".
+pub async fn open(app: &App, p: &Principal, id: Uuid) -> Result<Visible> {
+    p.require(Permission::CaseRead)?;
+    visible(app, p, repo::locate(&app.db, id).await?).await
+}
+
+pub async fn get(app: &App, p: &Principal, id: Uuid) -> Result<CaseRow> {
+    Ok(open(app, p, id).await?.case)
+}
+
 pub async fn by_number(app: &App, p: &Principal, number: &str) -> Result<CaseRow> {
     p.require(Permission::CaseRead)?;
-    let c = repo::by_number(&app.db, number.trim())
-        .await?
-        .ok_or(AppError::NotFound("工单"))?;
-    get(app, p, c.id).await
+    let c = repo::by_number(&app.db, number.trim()).await?;
+    Ok(visible(app, p, c).await?.case)
 }
 
 /// Whether the principal may take `action` on the case as it stands (state aside).
-async fn may(app: &App, p: &Principal, c: &CaseRow, action: Action) -> Result<bool> {
+fn may(p: &Principal, c: &CaseRow, parties: &[repo::Party], action: Action) -> bool {
     let (perm, party) = action.rule();
-    if !p.authz.has(perm) {
-        return Ok(false);
-    }
     let at = |id: Uuid, path: &str| {
         p.authz.allows(
             perm,
@@ -664,7 +673,7 @@ async fn may(app: &App, p: &Principal, c: &CaseRow, action: Action) -> Result<bo
             },
         )
     };
-    Ok(match party {
+    match party {
         Party::Owner => at(c.owner_id, &c.owner_path),
         Party::Handler => match (c.life.handler, &c.handler_path) {
             (Some(h), Some(path)) => at(h, path),
@@ -672,25 +681,32 @@ async fn may(app: &App, p: &Principal, c: &CaseRow, action: Action) -> Result<bo
         },
         Party::Verifier => {
             at(c.owner_id, &c.owner_path)
-                || repo::parties(&app.db, &c.tenant, c.id)
-                    .await?
+                || parties
                     .iter()
                     .any(|x| x.role == "grid" && at(x.unit_id, &x.unit_path))
         }
-        Party::Any => sees(app, p, c, perm).await?,
+        Party::Any => sees(p, c, parties, perm),
         Party::System => false,
-    })
+    }
 }
 
-/// The steps this principal may take on the case now.
-pub async fn actions_for(app: &App, p: &Principal, c: &CaseRow) -> Result<Vec<Action>> {
-    let mut out = Vec::new();
-    for a in c.life.admissible() {
-        if may(app, p, c, a).await? {
-            out.push(a);
-        }
-    }
-    Ok(out)
+/// Everything the case page shows, each read once.
+pub struct Detail {
+    pub visible: Visible,
+    pub actions: Vec<Action>,
+    pub timeline: Vec<TimelineEvent>,
+    pub notices: Vec<repo::Notice>,
+}
+
+pub async fn detail(app: &App, p: &Principal, id: Uuid) -> Result<Detail> {
+    let v = open(app, p, id).await?;
+    let (tenant, case_id) = (v.case.tenant.clone(), v.case.id);
+    Ok(Detail {
+        actions: v.actions(p),
+        timeline: repo::events(&app.db, &tenant, case_id).await?,
+        notices: repo::notices_for_case(&app.db, &tenant, case_id).await?,
+        visible: v,
+    })
 }
 
 /// One step as a person asks for it (the API body of `POST /cases/{id}/{action}`).
@@ -803,11 +819,12 @@ pub async fn act(
     action: Action,
     input: StepInput,
 ) -> Result<CaseRow> {
-    let c = get(app, p, id).await?;
-    if matches!(action, Action::Warn | Action::Overdue) {
-        return Err(AppError::Forbidden);
-    }
-    if !may(app, p, &c, action).await? {
+    // The sweeper's steps name no party a person can hold, so `may` refuses them here.
+    let Visible {
+        case: mut c,
+        parties,
+    } = open(app, p, id).await?;
+    if !may(p, &c, &parties, action) {
         return Err(AppError::Forbidden);
     }
     if input.version != c.version {
@@ -815,7 +832,6 @@ pub async fn act(
     }
     let mut units: HashMap<Uuid, OrgUnit> = HashMap::new();
     let note = input.note.clone();
-    let mut c = c;
     // 立案 may also (re)classify the case against the catalogue.
     let mut recategorized = None;
     let cmd = match action {
@@ -996,17 +1012,6 @@ pub async fn sweep(app: &App, sys: &Principal, batch: i64) -> Result<usize> {
             return Ok(raised);
         }
     }
-}
-
-/// The timeline of a case the caller may read.
-pub async fn timeline(app: &App, p: &Principal, id: Uuid) -> Result<Vec<TimelineEvent>> {
-    let c = get(app, p, id).await?;
-    Ok(repo::events(&app.db, &c.tenant, c.id).await?)
-}
-
-pub async fn parties(app: &App, p: &Principal, id: Uuid) -> Result<Vec<repo::Party>> {
-    let c = get(app, p, id).await?;
-    Ok(repo::parties(&app.db, &c.tenant, c.id).await?)
 }
 
 pub async fn notices_of(app: &App, p: &Principal, id: Uuid) -> Result<Vec<repo::Notice>> {

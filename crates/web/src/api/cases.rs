@@ -436,15 +436,12 @@ pub async fn get_one(
     ApiAuth(p): ApiAuth,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<CaseDetail>, ApiError> {
-    let c = linli_app::cases::get(&s.app, &p, id).await?;
-    let actions = linli_app::cases::actions_for(&s.app, &p, &c).await?;
-    let timeline = linli_app::cases::timeline(&s.app, &p, id).await?;
-    let parties = linli_app::cases::parties(&s.app, &p, id).await?;
+    let d = linli_app::cases::detail(&s.app, &p, id).await?;
     Ok(Json(CaseDetail {
-        case: dto(c, s.app.now()),
-        actions,
-        timeline: timeline.into_iter().map(event_dto).collect(),
-        parties: parties.into_iter().map(party_dto).collect(),
+        case: dto(d.visible.case, s.app.now()),
+        actions: d.actions,
+        timeline: d.timeline.into_iter().map(event_dto).collect(),
+        parties: d.visible.parties.into_iter().map(party_dto).collect(),
     }))
 }
 

@@ -557,17 +557,12 @@ async fn show_case(
     shell: Shell,
 ) -> Result<Response, PageError> {
     let fail = fail(s, p, ACTIVE);
-    let c = linli_app::cases::get(&s.app, p, id).await.map_err(&fail)?;
-    let actions = linli_app::cases::actions_for(&s.app, p, &c)
-        .await
-        .map_err(&fail)?;
-    let events = linli_app::cases::timeline(&s.app, p, id)
-        .await
-        .map_err(&fail)?;
-    let parties = linli_app::cases::parties(&s.app, p, id)
-        .await
-        .map_err(&fail)?;
-    let notices = linli_app::cases::notices_of(&s.app, p, id)
+    let linli_app::cases::Detail {
+        visible: linli_app::cases::Visible { case: c, parties },
+        actions,
+        timeline: events,
+        notices,
+    } = linli_app::cases::detail(&s.app, p, id)
         .await
         .map_err(&fail)?;
     let names = case_unit_names(
