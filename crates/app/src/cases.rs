@@ -419,8 +419,8 @@ fn actor<'a>(p: &'a Principal, tenant: &str, case_id: Uuid) -> Actor<'a> {
     a
 }
 
-/// Write one accepted step: the lifecycle with its version check, the timeline row, new
-/// parties, notices and the audit row. Returns the case as it now stands.
+/// Write one accepted transition through [`commit`]: the handler's path, the units a dispatch
+/// names as parties, the notices the rules raise, and the attachments the step carries.
 #[allow(clippy::too_many_arguments)]
 async fn step(
     tx: &mut Tx,
@@ -446,13 +446,8 @@ async fn step(
         };
     }
     after.life = life;
-    after.version = before.version + 1;
-    after.updated_at = now;
-    if !repo::update(tx, &after).await? {
-        return Err(AppError::Stale);
-    }
-    let tenant = &before.tenant;
     // Parties: whoever a dispatch names gains sight of the case (and keeps it afterwards).
+    let mut parties = Vec::new();
     if matches!(cmd, Command::Dispatch(_) | Command::Review { .. }) {
         let l = &after.life;
         let named = l
@@ -463,30 +458,11 @@ async fn step(
             .chain(l.copy_to.iter().map(|c| (*c, "copy")));
         for (uid, role) in named {
             if let Some(u) = units.get(&uid) {
-                repo::add_party(tx, tenant, before.id, uid, role, &u.path, now).await?;
+                parties.push((uid, role, u.path.as_str()));
             }
         }
     }
-    crate::attachments::link(tx, tenant, attachments, before.id, after.version).await?;
-    let data = step_data(cmd, attachments, units);
-    repo::insert_event(
-        tx,
-        &TimelineEvent {
-            tenant: tenant.clone(),
-            case_id: before.id,
-            seq: after.version,
-            at: now,
-            action: change.action.key().into(),
-            from_state: change.from.key().into(),
-            to_state: change.to.key().into(),
-            actor_id: (!p.user_id.is_nil()).then_some(p.user_id),
-            actor_name: p.display_name.clone(),
-            actor_unit: Some(p.unit_id),
-            note: cmd.note().trim().to_string(),
-            data: data.to_string(),
-        },
-    )
-    .await?;
+    let mut notices = Vec::new();
     for (kind, to) in &change.notices {
         let (unit_id, unit_path) = match to {
             Recipient::Owner => (before.owner_id, before.owner_path.clone()),
@@ -498,58 +474,110 @@ async fn step(
                 None => continue,
             },
         };
+        notices.push(NoticeTo {
+            kind: kind.key(),
+            label: kind.label(),
+            unit_id,
+            unit_path,
+        });
+    }
+    let rec = Record {
+        action: change.action.key(),
+        to: change.to,
+        note: cmd.note(),
+        data: step_data(cmd, attachments, units),
+    };
+    let after = commit(tx, p, before, after, &rec, &parties, &notices, now).await?;
+    crate::attachments::link(tx, &before.tenant, attachments, before.id, after.version).await?;
+    Ok(after)
+}
+
+/// What a step puts on the timeline.
+pub(crate) struct Record<'a> {
+    /// The timeline action key (an [`Action`] key or a 吹哨报到 step); the audit action is
+    /// `case.<key>`.
+    pub action: &'a str,
+    pub to: CaseState,
+    pub note: &'a str,
+    pub data: serde_json::Value,
+}
+
+/// A notice to one unit.
+pub(crate) struct NoticeTo {
+    pub kind: &'static str,
+    pub label: &'static str,
+    pub unit_id: Uuid,
+    pub unit_path: String,
+}
+
+/// The one way any step lands on a case, in `tx`: `after` (`before` plus the step's changes) is
+/// written with the next version (stale if the case moved meanwhile), then the parties it
+/// names, its timeline row, its notices and its audit row (`case.<action>`).
+#[allow(clippy::too_many_arguments)]
+async fn commit(
+    tx: &mut Tx,
+    p: &Principal,
+    before: &CaseRow,
+    mut after: CaseRow,
+    rec: &Record<'_>,
+    parties: &[(Uuid, &str, &str)],
+    notices: &[NoticeTo],
+    now: Ts,
+) -> Result<CaseRow> {
+    after.version = before.version + 1;
+    after.updated_at = now;
+    if !repo::update(tx, &after).await? {
+        return Err(AppError::Stale);
+    }
+    let (tenant, id) = (&before.tenant, before.id);
+    repo::add_parties(tx, tenant, id, parties, now).await?;
+    repo::insert_event(
+        tx,
+        &TimelineEvent {
+            tenant: tenant.clone(),
+            case_id: id,
+            seq: after.version,
+            at: now,
+            action: rec.action.into(),
+            from_state: before.life.state.key().into(),
+            to_state: rec.to.key().into(),
+            actor_id: (!p.user_id.is_nil()).then_some(p.user_id),
+            actor_name: p.display_name.clone(),
+            actor_unit: Some(p.unit_id),
+            note: rec.note.trim().to_string(),
+            data: rec.data.to_string(),
+        },
+    )
+    .await?;
+    for n in notices {
         repo::insert_notice(
             tx,
             &repo::Notice {
                 tenant: tenant.clone(),
                 id: linli_domain::ids::new_id(),
-                case_id: before.id,
-                kind: kind.key().into(),
-                unit_id,
-                unit_path,
-                title: format!("{}：{} {}", kind.label(), after.number, after.title),
+                case_id: id,
+                kind: n.kind.into(),
+                unit_id: n.unit_id,
+                unit_path: n.unit_path.clone(),
+                title: format!("{}：{} {}", n.label, after.number, after.title),
                 created_at: now,
                 read_at: None,
             },
         )
         .await?;
     }
+    let audit_action = format!("case.{}", rec.action);
     record(
         tx,
         now,
-        actor(p, tenant, before.id),
-        Event::ok(audit_action(change.action), "case", before.id).detail(serde_json::json!({
-            "number": after.number, "from": change.from.key(), "to": change.to.key(), "version": after.version,
+        actor(p, tenant, id),
+        Event::ok(&audit_action, "case", id).detail(serde_json::json!({
+            "number": after.number, "from": before.life.state.key(), "to": rec.to.key(),
+            "version": after.version,
         })),
     )
     .await?;
     Ok(after)
-}
-
-fn audit_action(a: Action) -> &'static str {
-    match a {
-        Action::Register => "case.register",
-        Action::Dispose => "case.dispose",
-        Action::Consult => "case.consult",
-        Action::ConsultDone => "case.consult_done",
-        Action::Dispatch => "case.dispatch",
-        Action::Sign => "case.sign",
-        Action::Object => "case.object",
-        Action::Review => "case.review",
-        Action::Contact => "case.contact",
-        Action::Pause => "case.pause",
-        Action::Resume => "case.resume",
-        Action::Extend => "case.extend",
-        Action::DecideExtension => "case.decide_extension",
-        Action::Reply => "case.reply",
-        Action::Verify => "case.verify",
-        Action::Visit => "case.visit",
-        Action::Reopen => "case.reopen",
-        Action::Supervise => "case.supervise",
-        Action::Note => "case.note",
-        Action::Warn => "case.warn",
-        Action::Overdue => "case.overdue",
-    }
 }
 
 fn step_data(
@@ -1049,66 +1077,23 @@ pub async fn requester(app: &App, p: &Principal, id: Uuid) -> Result<(String, Op
     Ok((c.requester_name.clone(), phone))
 }
 
-/// A named queue of the workbench.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Queue {
-    Pending,
-    ToDispatch,
-    ToSign,
-    Handling,
-    ToVerify,
-    ToVisit,
-    Warning,
-    Overdue,
-    Whistle,
-    All,
+linli_domain::keyed! {
+    /// A named queue of the workbench.
+    Queue {
+        Pending = "pending", "待立案";
+        ToDispatch = "to_dispatch", "待派遣";
+        ToSign = "to_sign", "待签收";
+        Handling = "handling", "办理中";
+        ToVerify = "to_verify", "待核实";
+        ToVisit = "to_visit", "待回访";
+        Warning = "warning", "即将超期";
+        Overdue = "overdue", "已超期";
+        Whistle = "whistle", "吹哨中";
+        All = "all", "全部";
+    }
 }
 
 impl Queue {
-    pub const ALL: [Queue; 10] = [
-        Queue::Pending,
-        Queue::ToDispatch,
-        Queue::ToSign,
-        Queue::Handling,
-        Queue::ToVerify,
-        Queue::ToVisit,
-        Queue::Warning,
-        Queue::Overdue,
-        Queue::Whistle,
-        Queue::All,
-    ];
-    pub fn key(self) -> &'static str {
-        match self {
-            Queue::Pending => "pending",
-            Queue::ToDispatch => "to_dispatch",
-            Queue::ToSign => "to_sign",
-            Queue::Handling => "handling",
-            Queue::ToVerify => "to_verify",
-            Queue::ToVisit => "to_visit",
-            Queue::Warning => "warning",
-            Queue::Overdue => "overdue",
-            Queue::Whistle => "whistle",
-            Queue::All => "all",
-        }
-    }
-    pub fn label(self) -> &'static str {
-        match self {
-            Queue::Pending => "待立案",
-            Queue::ToDispatch => "待派遣",
-            Queue::ToSign => "待签收",
-            Queue::Handling => "办理中",
-            Queue::ToVerify => "待核实",
-            Queue::ToVisit => "待回访",
-            Queue::Warning => "即将超期",
-            Queue::Overdue => "已超期",
-            Queue::Whistle => "吹哨中",
-            Queue::All => "全部",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Queue> {
-        Queue::ALL.into_iter().find(|q| q.key() == s)
-    }
-
     /// Fill the query's state and clock filters for this queue.
     pub fn apply(self, q: &mut repo::ListQuery) {
         use CaseState as S;
@@ -1202,17 +1187,8 @@ pub fn sweeper_ctx() -> Ctx {
     }
 }
 
-/// A notice to one unit, raised by a step that is not one of the case's own transitions.
-pub(crate) struct SideNotice {
-    pub kind: &'static str,
-    pub label: &'static str,
-    pub unit_id: Uuid,
-    pub unit_path: String,
-}
-
-/// Record on a case's timeline something that happened beside its lifecycle (吹哨报到 steps):
-/// bump the version (refused as stale if the case moved meanwhile), optionally set the
-/// whistle flag, add the timeline row, parties, notices and the audit row, in `tx`.
+/// Record on a case's timeline something that happened beside its lifecycle (吹哨报到 steps),
+/// optionally setting the whistle flag, through the same [`commit`] as every transition.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn side_step(
     tx: &mut Tx,
@@ -1223,7 +1199,7 @@ pub(crate) async fn side_step(
     note: &str,
     data: serde_json::Value,
     parties: &[(Uuid, &str, &str)],
-    notices: &[SideNotice],
+    notices: &[NoticeTo],
     now: Ts,
 ) -> Result<CaseRow> {
     let (tenant, id) = case_id;
@@ -1234,71 +1210,13 @@ pub(crate) async fn side_step(
     if let Some(w) = whistle_open {
         after.whistle_open = w;
     }
-    after.version = before.version + 1;
-    after.updated_at = now;
-    if !repo::update(tx, &after).await? {
-        return Err(AppError::Stale);
-    }
-    for (unit, role, path) in parties {
-        repo::add_party(tx, tenant, id, *unit, role, path, now).await?;
-    }
-    let state = before.life.state.key().to_string();
-    repo::insert_event(
-        tx,
-        &TimelineEvent {
-            tenant: tenant.to_string(),
-            case_id: id,
-            seq: after.version,
-            at: now,
-            action: action.into(),
-            from_state: state.clone(),
-            to_state: state,
-            actor_id: (!p.user_id.is_nil()).then_some(p.user_id),
-            actor_name: p.display_name.clone(),
-            actor_unit: Some(p.unit_id),
-            note: note.trim().to_string(),
-            data: data.to_string(),
-        },
-    )
-    .await?;
-    for n in notices {
-        repo::insert_notice(
-            tx,
-            &repo::Notice {
-                tenant: tenant.to_string(),
-                id: linli_domain::ids::new_id(),
-                case_id: id,
-                kind: n.kind.into(),
-                unit_id: n.unit_id,
-                unit_path: n.unit_path.clone(),
-                title: format!("{}：{} {}", n.label, after.number, after.title),
-                created_at: now,
-                read_at: None,
-            },
-        )
-        .await?;
-    }
-    record(
-        tx,
-        now,
-        actor(p, tenant, id),
-        Event::ok(action_audit_key(action), "case", id).detail(serde_json::json!({
-            "number": after.number, "version": after.version,
-        })),
-    )
-    .await?;
-    Ok(after)
-}
-
-fn action_audit_key(action: &str) -> &'static str {
-    match action {
-        "whistle" => "whistle.blow",
-        "whistle_respond" => "whistle.respond",
-        "whistle_report" => "whistle.report",
-        "whistle_close" => "whistle.close",
-        "whistle_late" => "whistle.late",
-        _ => "case.side_step",
-    }
+    let rec = Record {
+        action,
+        to: before.life.state,
+        note,
+        data,
+    };
+    commit(tx, p, &before, after, &rec, parties, notices, now).await
 }
 
 /// The Chinese label of a timeline action (transitions and 吹哨报到 steps).

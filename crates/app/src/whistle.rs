@@ -12,7 +12,7 @@ use linli_store::repo::whistle::{self as repo, StoredCall, StoredItem, Whistle};
 use uuid::Uuid;
 
 use crate::audit::{Event, record};
-use crate::cases::{SideNotice, side_step};
+use crate::cases::{NoticeTo, side_step};
 use crate::{App, AppError, Principal, Result, cases};
 
 /// The demo catalogue (14 categories, 45 items, 3 levels), written for the demo district.
@@ -227,9 +227,9 @@ pub async fn blow(
         .iter()
         .map(|d| (d.id, "whistle", d.path.as_str()))
         .collect();
-    let notices: Vec<SideNotice> = depts
+    let notices: Vec<NoticeTo> = depts
         .iter()
-        .map(|d| SideNotice {
+        .map(|d| NoticeTo {
             kind: "whistle",
             label: "街道吹哨，请响应报到",
             unit_id: d.id,
@@ -502,14 +502,14 @@ pub async fn sweep_late(app: &App, sys: &Principal, now: Ts, batch: i64) -> Resu
             continue;
         };
         let street = org_repo::get(&app.db, w.street_id).await?;
-        let mut notices = vec![SideNotice {
+        let mut notices = vec![NoticeTo {
             kind: "whistle_late",
             label: "吹哨响应/报到超时",
             unit_id: before.call.dept,
             unit_path: before.dept_path.clone(),
         }];
         if let Some(s) = &street {
-            notices.push(SideNotice {
+            notices.push(NoticeTo {
                 kind: "whistle_late",
                 label: "吹哨响应/报到超时",
                 unit_id: s.id,

@@ -23,33 +23,7 @@ use crate::Ts;
 use crate::auth::Permission;
 use crate::calendar::{TimeLimit, WorkCalendar};
 
-/// Defines a closed set of values with a stable key (stored, sent over the API) and a Chinese
-/// label (shown to people).
-macro_rules! keyed {
-    ($(#[$m:meta])* $name:ident { $($variant:ident = $key:literal, $label:literal;)* }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),* }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),*];
-            pub fn key(self) -> &'static str { match self { $($name::$variant => $key),* } }
-            pub fn label(self) -> &'static str { match self { $($name::$variant => $label),* } }
-            pub fn parse(s: &str) -> Option<$name> {
-                match s { $($key => Some($name::$variant),)* _ => None }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.label())
-            }
-        }
-    };
-}
-
-keyed! {
+crate::keyed! {
     /// Where a request came in.
     Channel {
         Hotline = "hotline", "12345热线";
@@ -61,7 +35,7 @@ keyed! {
     }
 }
 
-keyed! {
+crate::keyed! {
     /// 接诉即办条例 Art. 2.
     RequestType {
         Consult = "consult", "咨询";
@@ -72,7 +46,7 @@ keyed! {
     }
 }
 
-keyed! {
+crate::keyed! {
     Urgency {
         Normal = "normal", "一般";
         Urgent = "urgent", "紧急";
@@ -80,7 +54,7 @@ keyed! {
     }
 }
 
-keyed! {
+crate::keyed! {
     CaseState {
         Pending = "pending", "待立案";
         Consulting = "consulting", "会商中";
@@ -95,7 +69,7 @@ keyed! {
     }
 }
 
-keyed! {
+crate::keyed! {
     /// The six ways 接诉即办条例 Art. 11 lets a request end without dispatch, plus answering a
     /// consultation from the knowledge base on the spot (Art. 31).
     Disposition {
@@ -109,7 +83,7 @@ keyed! {
     }
 }
 
-keyed! {
+crate::keyed! {
     Satisfaction {
         Satisfied = "satisfied", "满意";
         Basic = "basic", "基本满意";
@@ -117,7 +91,7 @@ keyed! {
     }
 }
 
-keyed! {
+crate::keyed! {
     /// Grounds of a 派单异议 (Art. 12).
     ObjectionGround {
         Duty = "duty", "不属于本单位职责";
@@ -126,7 +100,7 @@ keyed! {
     }
 }
 
-keyed! {
+crate::keyed! {
     /// Every step a person (or the sweeper) can take on a case.
     Action {
         Register = "register", "立案";
@@ -449,56 +423,18 @@ fn refuse(key: &'static str, message: impl Into<String>) -> Refusal {
     }
 }
 
-/// A notice the transition must raise in the same transaction (the outbox).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NoticeKind {
-    /// A unit was given a case to handle.
-    Assigned,
-    /// Copy of a street-level dispatch to its district.
-    Copied,
-    /// A handler objected; the dispatcher must review.
-    Objection,
-    /// An extension awaits approval.
-    ExtensionAsked,
-    /// Yellow: the deadline is near.
-    Warning,
-    /// Red: the deadline has passed; doubles as the automatic 督办 notice.
-    Overdue,
-    /// 督办 by a person.
-    Supervision,
-    /// The fix failed verification.
-    Rework,
-    /// An unresolved or dissatisfied case is back.
-    Reopened,
-}
-
-impl NoticeKind {
-    pub fn key(self) -> &'static str {
-        match self {
-            NoticeKind::Assigned => "assigned",
-            NoticeKind::Copied => "copied",
-            NoticeKind::Objection => "objection",
-            NoticeKind::ExtensionAsked => "extension_asked",
-            NoticeKind::Warning => "warning",
-            NoticeKind::Overdue => "overdue",
-            NoticeKind::Supervision => "supervision",
-            NoticeKind::Rework => "rework",
-            NoticeKind::Reopened => "reopened",
-        }
-    }
-    pub fn label(self) -> &'static str {
-        match self {
-            NoticeKind::Assigned => "新派工单",
-            NoticeKind::Copied => "街道派单抄送",
-            NoticeKind::Objection => "退单待审核",
-            NoticeKind::ExtensionAsked => "延期待审批",
-            NoticeKind::Warning => "临期预警",
-            NoticeKind::Overdue => "超期督办",
-            NoticeKind::Supervision => "督办通知",
-            NoticeKind::Rework => "返工",
-            NoticeKind::Reopened => "重办",
-        }
+crate::keyed! {
+    /// A notice the transition must raise in the same transaction (the outbox).
+    NoticeKind {
+        Assigned = "assigned", "新派工单";
+        Copied = "copied", "街道派单抄送";
+        Objection = "objection", "退单待审核";
+        ExtensionAsked = "extension_asked", "延期待审批";
+        Warning = "warning", "临期预警";
+        Overdue = "overdue", "超期督办";
+        Supervision = "supervision", "督办通知";
+        Rework = "rework", "返工";
+        Reopened = "reopened", "重办";
     }
 }
 

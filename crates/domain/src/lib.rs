@@ -12,6 +12,7 @@ pub mod case;
 pub mod catalogue;
 pub mod clock;
 pub mod ids;
+mod keyed;
 pub mod media;
 pub mod org;
 pub mod password;

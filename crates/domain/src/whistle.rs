@@ -7,45 +7,16 @@
 //! photo); lateness against either limit is flagged. The street closes the whistle by rating
 //! every department (1–5), so each whistle yields one score per department (一哨一考).
 
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::Ts;
 
-/// The three situations a whistle is blown for (东城区 吹哨报到).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Situation {
-    /// A resident's problem beyond the street's own powers.
-    Beyond,
-    /// Joint law enforcement.
-    JointEnforcement,
-    /// Emergency handling.
-    Emergency,
-}
-
-impl Situation {
-    pub const ALL: [Situation; 3] = [
-        Situation::Beyond,
-        Situation::JointEnforcement,
-        Situation::Emergency,
-    ];
-    pub fn key(self) -> &'static str {
-        match self {
-            Situation::Beyond => "beyond",
-            Situation::JointEnforcement => "joint_enforcement",
-            Situation::Emergency => "emergency",
-        }
-    }
-    pub fn label(self) -> &'static str {
-        match self {
-            Situation::Beyond => "群众诉求超出街道职权",
-            Situation::JointEnforcement => "综合执法",
-            Situation::Emergency => "应急处置",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Situation> {
-        Situation::ALL.into_iter().find(|x| x.key() == s)
+crate::keyed! {
+    /// The three situations a whistle is blown for (东城区 吹哨报到).
+    Situation {
+        Beyond = "beyond", "群众诉求超出街道职权";
+        JointEnforcement = "joint_enforcement", "综合执法";
+        Emergency = "emergency", "应急处置";
     }
 }
 

@@ -389,26 +389,7 @@ pub async fn set_category(tx: &mut Tx, c: &CaseRow) -> Result<bool, StoreError> 
     Ok(n == 1)
 }
 
-/// A unit with a stake in a case. Idempotent.
-pub async fn add_party(
-    tx: &mut Tx,
-    tenant: &str,
-    case_id: Uuid,
-    unit_id: Uuid,
-    role: &str,
-    unit_path: &str,
-    since: Ts,
-) -> Result<(), StoreError> {
-    tx.execute(
-        "INSERT INTO case_parties (tenant, case_id, unit_id, role, unit_path, since) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (tenant, case_id, unit_id, role) DO NOTHING",
-        args![tenant, case_id, unit_id, role, unit_path, since],
-    )
-    .await?;
-    Ok(())
-}
-
-/// Several parties of a new case in one statement.
+/// Units gaining a stake in a case, in one statement. Idempotent.
 pub async fn add_parties(
     tx: &mut Tx,
     tenant: &str,
