@@ -370,7 +370,7 @@ pub async fn create(app: &App, p: &Principal, n: NewCase) -> Result<(CaseRow, bo
                     duplicate_of: None,
                     note: a.clone(),
                 };
-                let (life, change) = row.life.apply(&cmd, now, cal).map_err(refused)?;
+                let (life, change) = row.life.apply(&cmd, now, cal)?;
                 out = step(
                     &mut tx,
                     p,
@@ -389,17 +389,6 @@ pub async fn create(app: &App, p: &Principal, n: NewCase) -> Result<(CaseRow, bo
     })?;
     row = filed.0;
     Ok((row, filed.1))
-}
-
-fn refused(r: linli_domain::case::Refusal) -> AppError {
-    if r.is_bad_input() {
-        AppError::invalid(r.key, r.message)
-    } else {
-        AppError::Refused {
-            key: r.key,
-            message: r.message,
-        }
-    }
 }
 
 /// Audit chains per district are split into this many for case events (ADR 0003): a district
@@ -974,7 +963,7 @@ pub async fn act(
                 return Err(AppError::Stale);
             }
         }
-        let (life, change) = base.life.apply(&cmd, now, &cal).map_err(refused)?;
+        let (life, change) = base.life.apply(&cmd, now, &cal)?;
         step(&mut tx, p, &base, life, &change, &cmd, now, &atts, &units).await?
     })
 }

@@ -73,6 +73,21 @@ impl AppError {
     }
 }
 
+/// A rule of the domain said no: malformed input is 422 `Invalid`, a step out of turn 409
+/// `Refused`, each with the rule's own key.
+impl From<linli_domain::case::Refusal> for AppError {
+    fn from(r: linli_domain::case::Refusal) -> Self {
+        if r.is_bad_input() {
+            AppError::invalid(r.key, r.message)
+        } else {
+            AppError::Refused {
+                key: r.key,
+                message: r.message,
+            }
+        }
+    }
+}
+
 impl Retryable for AppError {
     fn is_retryable(&self) -> bool {
         matches!(self, AppError::Store(e) if e.is_retryable())

@@ -18,13 +18,6 @@ use crate::{App, AppError, Principal, Result, cases};
 /// The demo catalogue (14 categories, 45 items, 3 levels), written for the demo district.
 pub const DEMO_CATALOGUE: &str = include_str!("../../../fixtures/whistle-demo.csv");
 
-fn refused(r: whistle::Refusal) -> AppError {
-    AppError::Refused {
-        key: r.key,
-        message: r.message,
-    }
-}
-
 /// Publish a whistle catalogue for a tenant (a new active version; earlier versions and the
 /// whistles blown under them are untouched).
 pub async fn import(app: &App, p: &Principal, tenant: &str, text: &str) -> Result<i64> {
@@ -322,7 +315,7 @@ pub async fn respond(
     }
     let now = app.now();
     let mut after = before.clone();
-    after.call.respond(now).map_err(refused)?;
+    after.call.respond(now)?;
     after.responded_by = Some(p.user_id);
     after.response_note = note.clone();
     let late = after.call.late_response == Some(true);
@@ -376,14 +369,10 @@ pub async fn report(
         ));
     }
     if let Some(photo) = input.photo {
-        let ok = app
-            .db
-            .fetch_one_i64(
-                "SELECT COUNT(*) FROM attachments WHERE tenant = $1 AND id = $2 AND case_id = $3 AND kind = 'image'",
-                linli_store::args![w.tenant.clone(), photo, w.case_id],
-            )
-            .await?;
-        if ok != 1 {
+        let a = crate::attachments::get(app, &w.tenant, photo).await?;
+        if !a.is_some_and(|a| {
+            a.case_id == w.case_id && a.kind == linli_domain::media::MediaKind::Image
+        }) {
             return Err(AppError::invalid(
                 "bad_photo",
                 "现场照片须是本工单上传的图片",
@@ -392,7 +381,7 @@ pub async fn report(
     }
     let now = app.now();
     let mut after = before.clone();
-    after.call.report(now).map_err(refused)?;
+    after.call.report(now)?;
     if before.call.responded_at.is_none() {
         after.responded_by = Some(p.user_id);
     }
@@ -450,7 +439,7 @@ pub async fn close(
     let before = repo::calls(&app.db, &w.tenant, w.id).await?;
     let mut calls: Vec<Call> = before.iter().map(|c| c.call.clone()).collect();
     let scores: Vec<(Uuid, u8)> = ratings.iter().map(|(d, s, _)| (*d, *s)).collect();
-    whistle::close(&mut calls, &scores).map_err(|r| AppError::invalid(r.key, r.message))?;
+    whistle::close(&mut calls, &scores)?;
     let now = app.now();
     let note = note.trim().to_string();
     write_tx!(app, |tx| {

@@ -399,8 +399,8 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    /// The command itself was malformed (a missing reason, a bad unit list) rather than out of
-    /// turn: the API answers 422 for these and 409 for the rest.
+    /// The command itself was malformed (a missing reason, a bad unit list, a whistle rating
+    /// out of range) rather than out of turn: the API answers 422 for these and 409 for the rest.
     pub fn is_bad_input(&self) -> bool {
         matches!(
             self.key,
@@ -412,11 +412,13 @@ impl Refusal {
                 | "bad_extension_days"
                 | "redispatch_unexpected"
                 | "redispatch_same_unit"
+                | "bad_rating"
+                | "rating_required"
         )
     }
 }
 
-fn refuse(key: &'static str, message: impl Into<String>) -> Refusal {
+pub(crate) fn refuse(key: &'static str, message: impl Into<String>) -> Refusal {
     Refusal {
         key,
         message: message.into(),

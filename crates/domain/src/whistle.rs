@@ -10,6 +10,7 @@
 use uuid::Uuid;
 
 use crate::Ts;
+use crate::case::{Refusal, refuse};
 
 crate::keyed! {
     /// The three situations a whistle is blown for (东城区 吹哨报到).
@@ -141,20 +142,6 @@ pub struct Call {
     pub late_response: Option<bool>,
     pub late_report: Option<bool>,
     pub rating: Option<u8>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct Refusal {
-    pub key: &'static str,
-    pub message: String,
-}
-
-fn refuse(key: &'static str, m: &str) -> Refusal {
-    Refusal {
-        key,
-        message: m.to_string(),
-    }
 }
 
 impl Call {
