@@ -4,11 +4,13 @@
 //! transaction opens, so a slow hash never holds the SQLite writer. Unknown usernames are hashed
 //! against a dummy so their timing matches real accounts.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use base64::Engine as _;
-use linli_domain::auth::Authz;
+use linli_domain::auth::{Authz, Grant};
 use linli_domain::password::after_failure;
 use linli_domain::totp;
 use linli_store::repo::sessions::{self, Session};
@@ -419,20 +421,49 @@ pub async fn complete_totp(
 /// The half-open session behind a token, for rendering the TOTP step (enrolment shows the
 /// secret again).
 pub async fn pending_session(app: &App, token: &str) -> Result<(Session, User)> {
-    let s = sessions::by_token_hash(&app.db, &token_hash(token))
+    let (s, u) = sessions::with_user(&app.db, &token_hash(token))
         .await?
         .ok_or(AppError::Unauthenticated)?;
     if s.stage == STAGE_ACTIVE || s.expires_at < app.now() {
         return Err(AppError::Unauthenticated);
     }
-    let u = users::get(&app.db, s.user_id)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
     Ok((s, u))
 }
 
+/// Each user's grants as last read, keyed by the user's `version`: assigning or revoking a role
+/// bumps it in the same transaction ([`roles::grant`], [`roles::revoke`]), and every request
+/// reads the user row afresh, so a change is seen on the very next request on every server.
+/// Entries also expire after [`GRANT_TTL`], which bounds how long the rarer changes that do not
+/// touch the user row take to arrive (a role's permission list after an upgrade, a moved unit).
+#[derive(Default)]
+pub struct GrantCache(std::sync::Mutex<HashMap<Uuid, CachedGrants>>);
+
+/// The user's version the grants were read at, the grants, and when.
+type CachedGrants = (i64, Vec<Grant>, Instant);
+
+pub const GRANT_TTL: Duration = Duration::from_secs(60);
+const GRANT_CACHE_MAX: usize = 100_000;
+
+async fn grants_for(app: &App, u: &User) -> Result<Vec<Grant>> {
+    if let Ok(m) = app.grants.0.lock()
+        && let Some((v, g, at)) = m.get(&u.id)
+        && *v == u.version
+        && at.elapsed() < GRANT_TTL
+    {
+        return Ok(g.clone());
+    }
+    let g = roles::grants_of(&app.db, u.id).await?;
+    if let Ok(mut m) = app.grants.0.lock() {
+        if m.len() >= GRANT_CACHE_MAX {
+            m.clear();
+        }
+        m.insert(u.id, (u.version, g.clone(), Instant::now()));
+    }
+    Ok(g)
+}
+
 async fn principal_for(app: &App, u: &User, ctx: Ctx) -> Result<Principal> {
-    let grants = roles::grants_of(&app.db, u.id).await?;
+    let grants = grants_for(app, u).await?;
     Ok(Principal {
         user_id: u.id,
         username: u.username.clone(),
@@ -458,7 +489,7 @@ pub async fn resolve_session(app: &App, token: &str, ctx: Ctx) -> Result<Princip
         return Err(AppError::Unauthenticated);
     }
     let now = app.now();
-    let s = sessions::by_token_hash(&app.db, &token_hash(token))
+    let (s, u) = sessions::with_user(&app.db, &token_hash(token))
         .await?
         .ok_or(AppError::Unauthenticated)?;
     if s.stage != STAGE_ACTIVE {
@@ -470,9 +501,6 @@ pub async fn resolve_session(app: &App, token: &str, ctx: Ctx) -> Result<Princip
         tx.commit().await?;
         return Err(AppError::Unauthenticated);
     }
-    let u = users::get(&app.db, s.user_id)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
     if u.disabled {
         return Err(AppError::Unauthenticated);
     }

@@ -267,6 +267,7 @@ fn sqlite_positional(sql: Sql) -> Sql {
 }
 
 /// A row from either engine.
+#[derive(Clone, Copy)]
 pub enum Row<'a> {
     Sqlite(&'a SqliteRow),
     Postgres(&'a PgRow),

@@ -292,3 +292,34 @@ async fn writes_are_scoped_too() {
     assert_eq!(r.status, 404);
     assert_eq!(admin.post("/api/v1/users", body).await.status, 201);
 }
+
+/// Grants are cached per user and version: a role granted or revoked counts from the holder's
+/// very next request, in the session they already have.
+#[tokio::test]
+async fn a_granted_or_revoked_role_counts_on_the_next_request() {
+    let t = spawn_app().await;
+    let sec = t.login("secadmin").await;
+    let worker = t.login("duofuxiang").await;
+    let worker_id = t.user_id("duofuxiang").await;
+    let comm_b = format!("/api/v1/org-units/{}", t.unit_id(COMM_B).await);
+    let street = t.unit_id(STREET_A).await;
+    // The neighbouring community is out of reach (and the grants are now cached).
+    assert_eq!(worker.get(&comm_b).await.status, 404);
+    assert_eq!(worker.get(&comm_b).await.status, 404);
+
+    let r = sec
+        .post(
+            &format!("/api/v1/users/{worker_id}/roles"),
+            json!({"role": "street_staff", "unit_id": street, "scope": "subtree"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let assignment = r.body["id"].as_str().unwrap().to_string();
+    assert_eq!(worker.get(&comm_b).await.status, 200);
+
+    let r = sec
+        .delete(&format!("/api/v1/role-assignments/{assignment}"))
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(worker.get(&comm_b).await.status, 404);
+}

@@ -261,6 +261,7 @@ pub async fn assignment_tx(
     .await
 }
 
+/// Assign a role. Bumps the user's `version` in the same transaction (see [`revoke`]).
 #[allow(clippy::too_many_arguments)]
 pub async fn grant(
     tx: &mut Tx,
@@ -279,10 +280,22 @@ pub async fn grant(
         args![id, user_id, role_key, unit_id, unit_path, scope.as_str(), by, now],
     )
     .await?;
+    tx.execute(
+        "UPDATE users SET version = version + 1 WHERE id = $1",
+        args![user_id],
+    )
+    .await?;
     Ok(())
 }
 
+/// Remove one assignment. Like [`grant`], it bumps the user's `version`: cached grants are keyed
+/// by it, so every server sees the change on the user's next request.
 pub async fn revoke(tx: &mut Tx, id: Uuid) -> Result<bool, StoreError> {
+    tx.execute(
+        "UPDATE users SET version = version + 1 WHERE id = (SELECT user_id FROM user_roles WHERE id = $1)",
+        args![id],
+    )
+    .await?;
     Ok(tx
         .execute("DELETE FROM user_roles WHERE id = $1", args![id])
         .await?

@@ -4,6 +4,7 @@
 use linli_domain::Ts;
 use uuid::Uuid;
 
+use super::users::{self, User};
 use crate::args;
 use crate::db::{Db, Row, StoreError, Tx};
 
@@ -67,6 +68,22 @@ pub async fn by_token_hash(db: &Db, token_hash: &[u8]) -> Result<Option<Session>
         format!("{SELECT} WHERE token_hash = $1"),
         args![token_hash],
         from_row,
+    )
+    .await
+}
+
+/// The session behind a token with its user, in one round trip: every authenticated request
+/// starts here.
+pub async fn with_user(db: &Db, token_hash: &[u8]) -> Result<Option<(Session, User)>, StoreError> {
+    db.fetch_optional(
+        format!(
+            "SELECT s.id, s.user_id, s.stage, s.csrf_token, s.pending_secret, s.created_at, s.last_seen_at,
+                s.expires_at, s.ip, s.user_agent, {}
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+            users::JOINED_COLS
+        ),
+        args![token_hash],
+        |r| Ok((from_row(r)?, users::read(r, "u_id", "u_created_at")?)),
     )
     .await
 }

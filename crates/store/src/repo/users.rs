@@ -44,9 +44,20 @@ const SELECT: &str = "SELECT id, username, display_name, kind, unit_id, unit_pat
     disabled, failed_count, locked_until, totp_secret, totp_last_counter, created_by, created_at, updated_at, version
     FROM users";
 
+/// The user columns as the session lookup joins them (`u.`-qualified; `id` is `u_id` and
+/// `created_at` is `u_created_at`, which the session's own columns would otherwise shadow).
+pub(crate) const JOINED_COLS: &str = "u.id AS u_id, u.username, u.display_name, u.kind, u.unit_id, u.unit_path,
+    u.password_hash, u.must_change_password, u.disabled, u.failed_count, u.locked_until, u.totp_secret,
+    u.totp_last_counter, u.created_by, u.created_at AS u_created_at, u.updated_at, u.version";
+
 fn from_row(r: Row<'_>) -> Result<User, StoreError> {
+    read(r, "id", "created_at")
+}
+
+/// A user from a row whose id and creation columns carry the given names.
+pub(crate) fn read(r: Row<'_>, id: &str, created_at: &str) -> Result<User, StoreError> {
     Ok(User {
-        id: r.uuid("id")?,
+        id: r.uuid(id)?,
         username: r.text("username")?,
         display_name: r.text("display_name")?,
         kind: r.text("kind")?,
@@ -60,7 +71,7 @@ fn from_row(r: Row<'_>) -> Result<User, StoreError> {
         totp_secret: r.opt_bytes("totp_secret")?,
         totp_last_counter: r.opt_i64("totp_last_counter")?,
         created_by: r.opt_uuid("created_by")?,
-        created_at: r.ts("created_at")?,
+        created_at: r.ts(created_at)?,
         updated_at: r.ts("updated_at")?,
         version: r.i64("version")?,
     })
