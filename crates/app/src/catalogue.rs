@@ -642,8 +642,22 @@ pub fn export_file_name(v: &Version, format: FileFormat) -> String {
     )
 }
 
+/// Items already read, by tenant and id. A version's items are never edited (a change is a new
+/// version), so an entry once read stays true for the life of the process, on every server:
+/// there is nothing to expire. The map is cleared whole at [`ENTRY_CACHE_MAX`] (a district's
+/// catalogue has a few hundred leaves per version).
+#[derive(Default)]
+pub struct EntryCache(std::sync::Mutex<HashMap<(String, Uuid), Entry>>);
+
+pub const ENTRY_CACHE_MAX: usize = 50_000;
+
 /// One item by id, in any version, for the case module (which checks its own permissions).
+/// Intake names a category on nearly every case, so this reads through [`EntryCache`].
 pub async fn entry(app: &App, tenant: &str, id: Uuid) -> Result<Option<Entry>> {
+    let key = (tenant.to_string(), id);
+    if let Some(e) = app.entries.0.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return Ok(Some(e));
+    }
     let Some(r) = repo::get_item(&app.db, tenant, id).await? else {
         return Ok(None);
     };
@@ -651,7 +665,14 @@ pub async fn entry(app: &App, tenant: &str, id: Uuid) -> Result<Option<Entry>> {
         .await?
         .map(|v| v.version)
         .unwrap_or(0);
-    Ok(Some(entry_of(&r, number)))
+    let e = entry_of(&r, number);
+    if let Ok(mut m) = app.entries.0.lock() {
+        if m.len() >= ENTRY_CACHE_MAX {
+            m.clear();
+        }
+        m.insert(key, e.clone());
+    }
+    Ok(Some(e))
 }
 
 /// Most terms a search combines, and longest query.

@@ -68,6 +68,8 @@ pub struct App {
     pub calendar: Arc<calendar::CalendarCache>,
     pub numbers: Arc<cases::NumberBlocks>,
     pub units: Arc<units::UnitCache>,
+    pub entries: Arc<catalogue::EntryCache>,
+    pub grants: Arc<auth::GrantCache>,
 }
 
 impl App {
@@ -85,6 +87,8 @@ impl App {
             calendar: Arc::default(),
             numbers: Arc::default(),
             units: Arc::default(),
+            entries: Arc::default(),
+            grants: Arc::default(),
         }
     }
 
