@@ -24,6 +24,7 @@ use linli_app::{App, AppConfig, Ctx};
 use linli_domain::SystemClock;
 use linli_domain::auth::{DataScope, ScopeFilter};
 use linli_domain::org::{OrgKind, subtree_upper, tenant_of};
+use linli_store::repo::catalogue as cat_repo;
 use linli_store::repo::org::{self as org_repo, OrgUnit};
 use linli_store::{Db, Engine, Params};
 use uuid::Uuid;
@@ -1341,29 +1342,43 @@ async fn cases_body(app: &App, a: &CasesArgs, m: &Machine) -> anyhow::Result<()>
     let community = org_repo::get_by_code(&app.db, "110101001001")
         .await?
         .context("no community")?;
+    // A leaf of the demo dispatch catalogue: every intake names its category.
+    let version = cat_repo::active_version(&app.db, "110101", linli_app::catalogue::DISPATCH)
+        .await?
+        .context("demo catalogue missing")?;
+    let leaf = cat_repo::items(&app.db, "110101", version.id)
+        .await?
+        .into_iter()
+        .find(|i| i.level == 3)
+        .context("demo catalogue has no leaf")?;
     let raw = {
         let db = app.db.clone();
-        let (d, g, c) = (
+        let (d, g, c, leaf) = (
             Arc::new(district),
             Arc::new(grid.clone()),
             Arc::new(community),
+            Arc::new(leaf.clone()),
         );
+        let catalogue_version = version.version;
         move |_| {
-            let (db, d, g, c) = (db.clone(), d.clone(), g.clone(), c.clone());
+            let (db, d, g, c, leaf) = (db.clone(), d.clone(), g.clone(), c.clone(), leaf.clone());
             async move {
                 let id = linli_domain::ids::new_id();
                 let now = linli_domain::Clock::now(&SystemClock);
+                let chain = linli_app::cases::audit_chain("110101", id);
                 let mut tx = db.begin_write().await?;
                 tx.execute(
                     "INSERT INTO cases (tenant, id, number, channel, request_type, urgency, state, title, description,
+                        category_id, category_code, category_name, catalogue_version,
                         address, lat_e6, lng_e6, grid_id, community_id, requester_name, requester_phone, phone_masked,
                         phone_hash, anonymous, owner_id, owner_path, received_at, created_by, created_at, updated_at, version)
-                     VALUES ($1, $2, $3, 'hotline', 'complaint', 'normal', 'pending', $4, $5, $6, $7, $8, $9, $10, $11,
-                        $12, $13, $14, FALSE, $15, $16, $17, NULL, $17, $17, 1)",
+                     VALUES ($1, $2, $3, 'hotline', 'complaint', 'normal', 'pending', $4, $5, $18, $19, $20, $21,
+                        $6, $7, $8, $9, $10, $11, $12, $13, $14, FALSE, $15, $16, $17, NULL, $17, $17, 1)",
                     linli_store::args![
                         "110101", id, format!("RAW-{id}"), "小区门口垃圾堆放", "多福巷小区门口垃圾三天未清运，气味很大。",
                         "东城区多福巷12号", 39_916_500i64, 116_407_500i64, g.id, c.id, "张三丰",
-                        vec![7u8; 40], "138****5678", "0123456789abcdef0123456789abcdef", d.id, d.path.clone(), now
+                        vec![7u8; 40], "138****5678", "0123456789abcdef0123456789abcdef", d.id, d.path.clone(), now,
+                        leaf.id, leaf.code.clone(), leaf.full_name.clone(), catalogue_version
                     ],
                 )
                 .await?;
@@ -1377,6 +1392,42 @@ async fn cases_body(app: &App, a: &CasesArgs, m: &Machine) -> anyhow::Result<()>
                     "INSERT INTO case_events (tenant, case_id, seq, at, action, from_state, to_state, actor_name, note, data)
                      VALUES ($1, $2, 1, $3, 'receive', '', 'pending', 'bench', '', '{}')",
                     linli_store::args!["110101", id, now],
+                )
+                .await?;
+                // The audit row and its chain head, as `linli_store::repo::audit::append` writes them.
+                let bumped = tx
+                    .fetch_optional(
+                        "UPDATE audit_heads SET seq = seq + 1 WHERE chain = $1 RETURNING seq",
+                        linli_store::args![chain.clone()],
+                        |r| r.i64("seq"),
+                    )
+                    .await?;
+                let seq = match bumped {
+                    Some(s) => s,
+                    None => {
+                        tx.execute(
+                            "INSERT INTO audit_heads (chain, seq, hash) VALUES ($1, 1, '')",
+                            linli_store::args![chain.clone()],
+                        )
+                        .await?;
+                        1
+                    }
+                };
+                let hash = format!("{:064x}", id.as_u128());
+                tx.execute(
+                    "INSERT INTO audit_log (chain, seq, id, at, user_id, username, unit_id, action, target_type,
+                        target_id, result, reason, request_id, ip, detail, prev_hash, hash)
+                     VALUES ($1, $2, $3, $4, NULL, 'bench', NULL, 'case.create', 'case', $5, 'ok', '', '', '127.0.0.1',
+                        $6, $7, $7)",
+                    linli_store::args![
+                        chain.clone(), seq, linli_domain::ids::new_id(), now, id.to_string(),
+                        r#"{"number":"RAW","channel":"hotline","owner":"110101"}"#, hash.clone()
+                    ],
+                )
+                .await?;
+                tx.execute(
+                    "UPDATE audit_heads SET hash = $1 WHERE chain = $2",
+                    linli_store::args![hash, chain],
                 )
                 .await?;
                 tx.commit().await?;
@@ -1410,10 +1461,11 @@ async fn cases_body(app: &App, a: &CasesArgs, m: &Machine) -> anyhow::Result<()>
     );
     let csrf = body["csrf_token"].as_str().context("no csrf")?.to_string();
     let post = {
-        let (client, url, grid_id) = (
+        let (client, url, grid_id, category_id) = (
             client.clone(),
             format!("{}/api/v1/cases", server.base),
             grid.id,
+            leaf.id,
         );
         move |i: usize| {
             let (client, url, cookie, csrf) =
@@ -1426,7 +1478,7 @@ async fn cases_body(app: &App, a: &CasesArgs, m: &Machine) -> anyhow::Result<()>
                     .json(&serde_json::json!({
                         "channel": "hotline", "request_type": "complaint", "title": "小区门口垃圾堆放",
                         "description": "多福巷小区门口垃圾三天未清运，气味很大。", "address": "东城区多福巷12号",
-                        "lat": 39.9165, "lng": 116.4075, "grid_id": grid_id,
+                        "lat": 39.9165, "lng": 116.4075, "grid_id": grid_id, "category_id": category_id,
                         "requester_name": "张三丰", "requester_phone": format!("138{:08}", i % 100_000_000)
                     }))
                     .send()
