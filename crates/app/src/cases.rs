@@ -1089,6 +1089,36 @@ linli_domain::keyed! {
     }
 }
 
+/// Most a queue count counts: past it the tab says "999+" rather than scan further.
+pub const QUEUE_COUNT_CAP: i64 = 1000;
+
+/// How many cases each queue (all but [`Queue::All`]) holds for the caller under the filters of
+/// `base` (its queue, paging and limit ignored), each counted up to [`QUEUE_COUNT_CAP`].
+pub async fn queue_counts(
+    app: &App,
+    p: &Principal,
+    base: &repo::ListQuery,
+) -> Result<Vec<(Queue, i64)>> {
+    p.require(Permission::CaseRead)?;
+    let f: ScopeFilter = p.authz.filter(Permission::CaseRead);
+    let mut out = Vec::new();
+    for queue in Queue::ALL.iter().filter(|q| **q != Queue::All) {
+        let mut q = repo::ListQuery {
+            states: Vec::new(),
+            clock: None,
+            whistle_open: false,
+            before: None,
+            now: app.now(),
+            tenants: tenants_reached(p),
+            via_parties: small_units_only(p),
+            ..base.clone()
+        };
+        queue.apply(&mut q);
+        out.push((*queue, repo::count(&app.db, &f, &q, QUEUE_COUNT_CAP).await?));
+    }
+    Ok(out)
+}
+
 impl Queue {
     /// Fill the query's state and clock filters for this queue.
     pub fn apply(self, q: &mut repo::ListQuery) {

@@ -1727,10 +1727,16 @@ async fn scale_body(app: &App, a: &ScaleArgs, m: &Machine) -> anyhow::Result<()>
         ("donghuamen", "handling"),
         ("chengguan", "handling"),
         ("grid01", "all"),
+        // The eight tab counts of the workbench, each capped at 1,000.
+        ("dongcheng", "counts"),
+        ("donghuamen", "counts"),
     ] {
         let token = http_login(&client, &server.base, user, pw).await?;
         let cookie = format!("{}={token}", linli_web::auth::SESSION_COOKIE);
-        let url = format!("{}/api/v1/cases?queue={queue}&limit=50", server.base);
+        let url = match queue {
+            "counts" => format!("{}/api/v1/cases/queues", server.base),
+            q => format!("{}/api/v1/cases?queue={q}&limit=50", server.base),
+        };
         let get = {
             let (client, url, cookie) = (client.clone(), url.clone(), cookie.clone());
             move |_| {

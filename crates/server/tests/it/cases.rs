@@ -256,7 +256,29 @@ async fn people_see_only_cases_of_their_units_and_the_phone_only_with_permission
         assert_eq!(r.status, 404, "{other}");
         let l = t.login(other).await.get("/api/v1/cases?queue=all").await;
         assert_eq!(l.body["items"].as_array().unwrap().len(), 0, "{other}");
+        // Nor does it count in their queues.
+        let q = t.login(other).await.get("/api/v1/cases/queues").await;
+        assert_eq!(q.status, 200, "{}", q.text);
+        assert!(
+            q.body.as_array().unwrap().iter().all(|x| x["count"] == 0),
+            "{other}: {}",
+            q.text
+        );
     }
+    // The community counts it where it waits (待立案), and filters narrow the counts.
+    let duofuxiang = t.login("duofuxiang").await;
+    let q = duofuxiang.get("/api/v1/cases/queues").await;
+    let pending = |b: &serde_json::Value| {
+        b.as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["queue"] == "pending")
+            .map(|x| (x["count"].as_i64().unwrap(), x["label"].clone()))
+            .unwrap()
+    };
+    assert_eq!(pending(&q.body), (1, json!("待立案")));
+    let q = duofuxiang.get("/api/v1/cases/queues?channel=patrol").await;
+    assert_eq!(pending(&q.body).0, 0);
     // Full contact: the operator (case.personal), audited; the grid worker may not.
     let r = hotline.get(&format!("/api/v1/cases/{id}/requester")).await;
     assert_eq!(r.status, 200, "{}", r.text);

@@ -305,9 +305,10 @@ async fn a_case_through_the_console_from_intake_to_dispatch() {
     let district = console_login(&t, "dongcheng").await;
     let list = district.get_html("/console/cases").await;
     assert_eq!(list.status, 200);
+    // The active tab, with how many cases wait in it (this one case).
     assert_eq!(
         text_of(&list.text, ".nav-tabs .nav-link.active").as_deref(),
-        Some("待立案")
+        Some("待立案 1")
     );
     assert!(
         attr(
@@ -365,6 +366,19 @@ async fn a_case_through_the_console_from_intake_to_dispatch() {
     assert!(attr(&page.text, "form[action$='/dispatch']", "action").is_some());
     let list = district.get_html("/console/cases?queue=to_dispatch").await;
     assert!(list.text.contains(&format!("/console/cases/{id}")));
+    // The counts follow: none left to register, one to dispatch.
+    assert_eq!(
+        text_of(
+            &list.text,
+            ".nav-tabs a[href^='/console/cases?queue=pending'] .badge"
+        )
+        .as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        text_of(&list.text, ".nav-tabs .nav-link.active .badge").as_deref(),
+        Some("1")
+    );
 
     // The same form again, on the version it was read at, is stale.
     let r = district

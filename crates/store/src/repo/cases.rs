@@ -681,6 +681,42 @@ const RUNNING: &str = "c.state IN ('dispatched', 'objected', 'handling') AND c.p
 /// Cases the filter can see that match the query, newest first.
 pub async fn list(db: &Db, f: &ScopeFilter, q: &ListQuery) -> Result<Vec<CaseRow>, StoreError> {
     let mut p = Params::default();
+    let wh = conditions(f, q, &mut p);
+    let lim = p.push(q.limit);
+    let cols = COLUMNS
+        .split(',')
+        .map(|c| format!("c.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    db.fetch_all(
+        format!(
+            "SELECT {cols} FROM cases c WHERE {} ORDER BY c.id DESC LIMIT {lim}",
+            wh.join(" AND ")
+        ),
+        p.args,
+        from_row,
+    )
+    .await
+}
+
+/// How many cases [`list`] would find without paging, counting no further than `cap` (a tab
+/// shows "999+" rather than scanning a district's million cases).
+pub async fn count(db: &Db, f: &ScopeFilter, q: &ListQuery, cap: i64) -> Result<i64, StoreError> {
+    let mut p = Params::default();
+    let wh = conditions(f, q, &mut p);
+    let cap = p.push(cap);
+    db.fetch_one_i64(
+        format!(
+            "SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM cases c WHERE {} LIMIT {cap}) x",
+            wh.join(" AND ")
+        ),
+        p.args,
+    )
+    .await
+}
+
+/// The WHERE conditions of a list query: the caller's scope, then every filter.
+fn conditions(f: &ScopeFilter, q: &ListQuery, p: &mut Params) -> Vec<String> {
     let mut wh = Vec::new();
     if !q.tenants.is_empty() {
         let list: Vec<String> = q.tenants.iter().map(|t| p.push(t.clone())).collect();
@@ -695,7 +731,7 @@ pub async fn list(db: &Db, f: &ScopeFilter, q: &ListQuery) -> Result<Vec<CaseRow
             list.join(", ")
         ));
     } else {
-        let party = scope_sql(f, "pt.unit_path", "pt.unit_id", None, &mut p);
+        let party = scope_sql(f, "pt.unit_path", "pt.unit_id", None, p);
         let own = match f.owner {
             Some(o) => format!(" OR c.created_by = {}", p.push(o)),
             None => String::new(),
@@ -764,7 +800,7 @@ pub async fn list(db: &Db, f: &ScopeFilter, q: &ListQuery) -> Result<Vec<CaseRow
         wh.push(super::assessment::measure_sql(m, &now));
     }
     if let Some(path) = &q.assessed_under {
-        wh.push(super::assessment::responsible_sql(path, &mut p));
+        wh.push(super::assessment::responsible_sql(path, p));
     }
     if let Some(path) = &q.assessed_at {
         wh.push(format!(
@@ -776,21 +812,7 @@ pub async fn list(db: &Db, f: &ScopeFilter, q: &ListQuery) -> Result<Vec<CaseRow
     if let Some(b) = q.before {
         wh.push(format!("c.id < {}", p.push(b)));
     }
-    let lim = p.push(q.limit);
-    let cols = COLUMNS
-        .split(',')
-        .map(|c| format!("c.{}", c.trim()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    db.fetch_all(
-        format!(
-            "SELECT {cols} FROM cases c WHERE {} ORDER BY c.id DESC LIMIT {lim}",
-            wh.join(" AND ")
-        ),
-        p.args,
-        from_row,
-    )
-    .await
+    wh
 }
 
 /// Cases whose next alarm is due, oldest first, across every tenant (the sweeper's work list).

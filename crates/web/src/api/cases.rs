@@ -5,8 +5,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use linli_app::AppError;
 use linli_app::cases::{NewCase, Queue, StepInput};
+use linli_app::{AppError, Principal};
 use linli_domain::Ts;
 use linli_domain::case::{
     Action, CaseState, Channel, Disposition, Light, ObjectionGround, RequestType, Satisfaction,
@@ -316,8 +316,60 @@ pub async fn list(
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> Result<Json<Page<CaseDto>>, ApiError> {
     let limit = limit_of(q.limit);
+    let lq = list_query(&s, &p, &q, limit).await?;
+    let rows = linli_app::cases::list(&s.app, &p, &lq).await?;
+    let now = s.app.now();
+    Ok(Json(page(
+        rows,
+        limit,
+        |c| c.id.to_string(),
+        |c| dto(c, now),
+    )))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueCount {
+    pub queue: String,
+    pub label: String,
+    /// Cases in the queue, counted up to `cap`.
+    pub count: i64,
+    /// The count reached the cap: there are at least this many.
+    pub capped: bool,
+}
+
+/// How many cases wait in each workbench queue (all but `all`), under the same filters as the
+/// list (`queue`, `cursor` and `limit` are ignored). Each count stops at 1,000.
+#[utoipa::path(get, path = "/api/v1/cases/queues", tag = "cases", params(ListParams), responses((status = 200, body = Vec<QueueCount>)))]
+pub async fn queues(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiQuery(q): ApiQuery<ListParams>,
+) -> Result<Json<Vec<QueueCount>>, ApiError> {
+    let lq = list_query(&s, &p, &q, 1).await?;
+    let cap = linli_app::cases::QUEUE_COUNT_CAP;
+    Ok(Json(
+        linli_app::cases::queue_counts(&s.app, &p, &lq)
+            .await?
+            .into_iter()
+            .map(|(queue, n)| QueueCount {
+                queue: queue.key().into(),
+                label: queue.label().into(),
+                count: n.min(cap),
+                capped: n >= cap,
+            })
+            .collect(),
+    ))
+}
+
+/// The list filters of the query string, validated.
+async fn list_query(
+    s: &AppState,
+    p: &Principal,
+    q: &ListParams,
+    limit: i64,
+) -> Result<ListQuery, AppError> {
     if q.q.as_deref().is_some_and(|x| x.chars().count() > 64) {
-        return Err(AppError::invalid("query_too_long", "搜索词最多 64 个字符").into());
+        return Err(AppError::invalid("query_too_long", "搜索词最多 64 个字符"));
     }
     let mut lq = ListQuery {
         channel: q.channel,
@@ -339,13 +391,13 @@ pub async fn list(
         lq.states = vec![st];
     }
     if let Some(u) = q.handler_unit {
-        lq.handler_under = Some(linli_app::org::get(&s.app, &p, u).await?.path);
+        lq.handler_under = Some(linli_app::org::get(&s.app, p, u).await?.path);
     }
     if let Some(m) = &q.measure {
         lq.measure = Some(measure_of(m)?);
     }
     if let Some(u) = q.unit {
-        let path = linli_app::org::get(&s.app, &p, u).await?.path;
+        let path = linli_app::org::get(&s.app, p, u).await?.path;
         if q.unit_only == Some(true) {
             lq.assessed_at = Some(path);
         } else {
@@ -362,14 +414,7 @@ pub async fn list(
                 .map_err(|_| AppError::invalid("invalid_cursor", "分页游标无效"))?,
         );
     }
-    let rows = linli_app::cases::list(&s.app, &p, &lq).await?;
-    let now = s.app.now();
-    Ok(Json(page(
-        rows,
-        limit,
-        |c| c.id.to_string(),
-        |c| dto(c, now),
-    )))
+    Ok(lq)
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -34,7 +34,7 @@ use crate::AppState;
         users::unlock, users::force_logout, users::roles_of, users::grant, users::revoke,
         admin::roles, admin::role_totp, admin::tokens, admin::create_token, admin::revoke_token,
         audit::list, audit::verify,
-        cases::create, cases::list, cases::get_one, cases::by_number, cases::step, cases::requester, cases::notices,
+        cases::create, cases::list, cases::queues, cases::get_one, cases::by_number, cases::step, cases::requester, cases::notices,
         cases::upload, cases::attachments, cases::download,
         whistle::items, whistle::blow, whistle::of_case, whistle::respond, whistle::report, whistle::close,
         catalogue::list_versions, catalogue::import, catalogue::activate, catalogue::export,
@@ -122,6 +122,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/audit/verify", get(audit::verify))
         .route("/api/v1/cases", get(cases::list).post(cases::create))
+        .route("/api/v1/cases/queues", get(cases::queues))
         .route("/api/v1/cases/by-number/{number}", get(cases::by_number))
         .route("/api/v1/cases/{id}", get(cases::get_one))
         .route("/api/v1/cases/{id}/requester", get(cases::requester))

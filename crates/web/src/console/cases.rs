@@ -174,8 +174,8 @@ async fn rows(s: &AppState, p: &Principal, cases: Vec<CaseRow>) -> Vec<Row> {
 #[template(path = "cases_list.html")]
 struct ListPage {
     shell: Shell,
-    /// (href, label, active)
-    tabs: Vec<(String, &'static str, bool)>,
+    /// (href, label, active, count — none for 全部)
+    tabs: Vec<(String, &'static str, bool, Option<String>)>,
     queue: &'static str,
     q: String,
     channels: Vec<Opt>,
@@ -329,13 +329,23 @@ async fn workbench(
     } else {
         None
     };
+    let counts = linli_app::cases::queue_counts(&s.app, &p, &lq)
+        .await
+        .map_err(&fail)?;
     let tabs = Queue::ALL
         .iter()
         .map(|x| {
+            let count = counts.iter().find(|(q, _)| q == x).map(|(_, n)| match *n {
+                n if n >= linli_app::cases::QUEUE_COUNT_CAP => {
+                    format!("{}+", linli_app::cases::QUEUE_COUNT_CAP - 1)
+                }
+                n => n.to_string(),
+            });
             (
                 format!("/console/cases?queue={}&{filters}", x.key()),
                 x.label(),
                 *x == queue,
+                count,
             )
         })
         .collect();
