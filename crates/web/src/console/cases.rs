@@ -477,6 +477,13 @@ struct CaseView {
 #[template(path = "cases_show.html")]
 struct CasePage {
     shell: Shell,
+    /// The step whose form failed ("" when none) and the note typed into it: the page shows
+    /// that form open and filled again, so nothing typed is lost.
+    draft_action: &'static str,
+    draft_note: String,
+    /// The failed step is no longer offered (the case moved on): the note is shown on its own
+    /// to copy.
+    draft_orphan: bool,
     c: CaseView,
     /// (role label, unit name)
     parties: Vec<(&'static str, String)>,
@@ -565,6 +572,7 @@ async fn show_case(
     p: &Principal,
     id: Uuid,
     shell: Shell,
+    draft: Option<(Action, String)>,
 ) -> Result<Response, PageError> {
     let fail = fail(s, p, ACTIVE);
     let linli_app::cases::Detail {
@@ -682,8 +690,17 @@ async fn show_case(
         .collect();
     let mut shell = shell.crumbs(vec![(ACTIVE.into(), "工单工作台".into())]);
     shell.title = format!("工单 {}", view.number);
+    let (draft_action, draft_note) = match draft {
+        Some((a, note)) => (a.key(), note),
+        None => ("", String::new()),
+    };
+    let draft_orphan =
+        !draft_note.trim().is_empty() && !actions.iter().any(|a| a.key() == draft_action);
     Ok(render(&CasePage {
         shell,
+        draft_action,
+        draft_note,
+        draft_orphan,
         can_reveal: may_reveal(p, &c),
         c: view,
         parties,
@@ -759,7 +776,7 @@ async fn case_page(
     ApiQuery(fq): ApiQuery<FlashQuery>,
 ) -> Result<Response, PageError> {
     let shell = Shell::new(&p, &s.app, "", ACTIVE).flash_from(fq.ok.as_deref(), fq.err.as_deref());
-    show_case(&s, &p, id, shell).await
+    show_case(&s, &p, id, shell, None).await
 }
 
 #[derive(Template)]
@@ -885,6 +902,11 @@ async fn step(
     else {
         return back(&here, Err(AppError::NotFound("操作")));
     };
+    let note = pairs
+        .iter()
+        .find(|(k, _)| k == "note")
+        .map(|(_, v)| v.chars().take(4000).collect())
+        .unwrap_or_default();
     let r = async {
         // Ticked attachments repeat one field; everything else is one value each.
         let mut files = Vec::new();
@@ -913,7 +935,25 @@ async fn step(
     }
     .await
     .map_err(say);
-    back(&here, r)
+    match r {
+        Ok(msg) => back(&here, Ok(msg)),
+        // Refused: the case page again, at its current version, with the error and the form
+        // as it was filled.
+        Err(e) => {
+            let status = crate::error::status_of(&e);
+            if status.is_server_error() {
+                tracing::error!(error = ?e, "console step failed");
+            }
+            let shell = Shell::new(&p, &s.app, "", ACTIVE).flash_from(None, Some(&e.message()));
+            match show_case(&s, &p, id, shell, Some((action, note))).await {
+                Ok(mut page) => {
+                    *page.status_mut() = status;
+                    page
+                }
+                Err(pe) => pe.into_response(),
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
