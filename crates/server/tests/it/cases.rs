@@ -832,3 +832,53 @@ async fn photos_are_checked_by_content_linked_to_steps_and_served_to_those_who_s
         .await;
     assert_eq!(r.status, 404);
 }
+
+/// A district's cases go to its own units (or to units above districts), never to another
+/// district's: that district's people would never find them.
+#[tokio::test]
+async fn another_districts_unit_cannot_take_the_case() {
+    let t = spawn_app().await;
+    let admin = t.login("admin").await;
+    // 西城区 and one of its streets, beside the demo's 东城区.
+    let city = t.unit_id("1101").await;
+    let r = admin
+        .post(
+            "/api/v1/org-units",
+            json!({"parent_id": city, "kind": "district", "code": "110102", "name": "西城区"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let xicheng = r.body["id"].as_str().unwrap().to_string();
+    let r = admin
+        .post(
+            "/api/v1/org-units",
+            json!({"parent_id": xicheng, "kind": "street", "code": "110102001", "name": "西长安街街道"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let foreign_street = r.body["id"].as_str().unwrap().to_string();
+
+    let c = complaint(&t, &t.login("hotline").await).await;
+    let id = c["id"].as_str().unwrap();
+    let district = t.login("dongcheng").await;
+    let r = step(&district, id, "register", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let before = district.get(&format!("/api/v1/cases/{id}")).await.body;
+    for body in [
+        json!({"unit_id": foreign_street}),
+        json!({"unit_id": xicheng}),
+        json!({"unit_id": t.unit_id("110101001").await, "co_handlers": [foreign_street]}),
+    ] {
+        let r = step(&district, id, "dispatch", body.clone()).await;
+        assert_eq!(
+            (r.status, r.key()),
+            (422, "unit_outside_district"),
+            "{body}: {}",
+            r.text
+        );
+    }
+    // Nothing changed.
+    let after = district.get(&format!("/api/v1/cases/{id}")).await.body;
+    assert_eq!(before["case"]["version"], after["case"]["version"]);
+    assert_eq!(after["case"]["state"], "registered");
+}
