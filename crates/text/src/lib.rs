@@ -6,6 +6,7 @@
 //! Both the request classifier and full-text search (FTS5 / `tsvector`) use the same terms, so a
 //! word the classifier sees is a word search can find.
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod normalize;
 mod segment;

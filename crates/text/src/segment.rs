@@ -138,7 +138,10 @@ mod tests {
         assert!(after.contains(&"路灯".to_string()), "{after:?}");
         // User words are normalised like the text.
         let w = Segmenter::with_user_words([("Ａ３区环卫所", 0)]);
-        assert!(w.segment("a3区环卫所不作为").contains(&"a3区环卫所".to_string()));
+        assert!(
+            w.segment("a3区环卫所不作为")
+                .contains(&"a3区环卫所".to_string())
+        );
         assert_eq!(w.user_words().len(), 1);
     }
 
