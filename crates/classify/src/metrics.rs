@@ -117,7 +117,8 @@ impl fmt::Display for Report {
             .max()
             .unwrap_or(0)
             .max(6)
-            + 4;
+            + 3 // the "NN " label number
+            + 2;
         writeln!(f, "样本 {} 条，类别 {} 个", self.samples, self.labels.len())?;
         writeln!(
             f,
