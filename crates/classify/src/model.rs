@@ -19,6 +19,9 @@ pub enum Method {
     /// internal cross-validation. The default: chosen by cross-validation (docs/classify.md).
     #[default]
     ComplementNb,
+    /// One-vs-rest linear SVM (squared hinge, L2, dual coordinate descent), probabilities
+    /// calibrated on a held-out third of the training set.
+    LinearSvm,
 }
 
 impl Method {
@@ -26,24 +29,27 @@ impl Method {
         match self {
             Method::LogReg => "logreg",
             Method::ComplementNb => "cnb",
+            Method::LinearSvm => "svm",
         }
     }
     pub(crate) fn code(self) -> u8 {
         match self {
             Method::LogReg => 1,
             Method::ComplementNb => 2,
+            Method::LinearSvm => 3,
         }
     }
     pub(crate) fn from_code(c: u8) -> Option<Method> {
         match c {
             1 => Some(Method::LogReg),
             2 => Some(Method::ComplementNb),
+            3 => Some(Method::LinearSvm),
             _ => None,
         }
     }
     /// Whether features keep their hash sign (naive Bayes needs non-negative counts).
     pub(crate) fn signed(self) -> bool {
-        matches!(self, Method::LogReg)
+        !matches!(self, Method::ComplementNb)
     }
 }
 
@@ -53,7 +59,8 @@ impl std::str::FromStr for Method {
         match s.trim().to_ascii_lowercase().as_str() {
             "logreg" | "lr" => Ok(Method::LogReg),
             "cnb" | "complement-nb" => Ok(Method::ComplementNb),
-            other => Err(format!("未知的方法 {other}（可选 logreg、cnb）")),
+            "svm" | "linear-svm" => Ok(Method::LinearSvm),
+            other => Err(format!("未知的方法 {other}（可选 cnb、logreg、svm）")),
         }
     }
 }
@@ -300,8 +307,9 @@ mod tests {
     fn method_names_parse() {
         assert_eq!("logreg".parse::<Method>(), Ok(Method::LogReg));
         assert_eq!("CNB".parse::<Method>(), Ok(Method::ComplementNb));
-        assert!("svm".parse::<Method>().is_err());
-        for m in [Method::LogReg, Method::ComplementNb] {
+        assert_eq!("svm".parse::<Method>(), Ok(Method::LinearSvm));
+        assert!("bert".parse::<Method>().is_err());
+        for m in [Method::LogReg, Method::ComplementNb, Method::LinearSvm] {
             assert_eq!(Method::from_code(m.code()), Some(m));
         }
     }

@@ -131,7 +131,7 @@ fn sample_round_trip_beats_the_majority_baseline() {
 fn sample_cross_validation_of_both_methods() {
     let Some(path) = sample_file() else { return };
     let samples = sample_messages(&path);
-    for method in [Method::ComplementNb, Method::LogReg] {
+    for method in [Method::ComplementNb, Method::LogReg, Method::LinearSvm] {
         let r = cross_validate(&samples, 5, &Options::default().with_method(method)).unwrap();
         assert_eq!(r.pooled.samples, 495);
         assert_eq!(r.folds.len(), 5);
@@ -172,7 +172,7 @@ fn small_options() -> Options {
 
 #[test]
 fn training_is_deterministic_and_saving_round_trips() {
-    for method in [Method::ComplementNb, Method::LogReg] {
+    for method in [Method::ComplementNb, Method::LogReg, Method::LinearSvm] {
         let opts = small_options().with_method(method);
         let a = train(&toy(), &opts).unwrap();
         let b = train(&toy(), &opts).unwrap();

@@ -74,7 +74,8 @@ pub enum ClassifyCmd {
 
 #[derive(Args, Clone)]
 pub struct TrainArgs {
-    /// cnb (complement naive Bayes, the default) or logreg (logistic regression).
+    /// cnb (complement naive Bayes, the default), logreg (logistic regression) or svm (linear
+    /// SVM, one-vs-rest).
     #[arg(long, default_value = "cnb")]
     method: String,
     /// Words to keep whole when segmenting (one per line, optionally `word frequency`):
@@ -205,7 +206,7 @@ pub fn run(cmd: ClassifyCmd) -> anyhow::Result<ExitCode> {
                     "{:<8} {:>16} {:>16} {:>10} {:>10} {:>8}",
                     "method", "accuracy", "macro_f1", "pooled_acc", "pooled_f1", "seconds"
                 );
-                for method in [Method::LogReg, Method::ComplementNb] {
+                for method in [Method::ComplementNb, Method::LogReg, Method::LinearSvm] {
                     let r = linli_classify::cross_validate(
                         &samples,
                         folds,
