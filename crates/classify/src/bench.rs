@@ -108,7 +108,12 @@ fn machine() -> String {
         })
         .unwrap_or_else(|| "unknown cpu".into());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    format!("{model}, {cores} cores")
+    // Other work on the machine slows every figure; say how busy it was.
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|t| t.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into());
+    format!("{model}, {cores} cores, load average {load} at start")
 }
 
 fn status_mib(key: &str) -> f64 {

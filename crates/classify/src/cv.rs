@@ -36,6 +36,18 @@ pub struct FoldScore {
     pub macro_f1: f64,
 }
 
+/// Of the out-of-fold predictions whose top probability is at least `threshold`: how many
+/// there were and how many were right. This is what a pre-fill threshold would do.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Confident {
+    pub threshold: f32,
+    pub predicted: usize,
+    pub correct: usize,
+}
+
+/// Thresholds reported by [`cross_validate`].
+pub const CONFIDENCE_THRESHOLDS: [f32; 5] = [0.5, 0.6, 0.7, 0.8, 0.9];
+
 #[derive(Debug, Clone)]
 pub struct CvReport {
     pub method: Method,
@@ -44,6 +56,8 @@ pub struct CvReport {
     pub pooled: Report,
     /// Wall-clock seconds of the whole run (feature extraction once, k trainings).
     pub seconds: f64,
+    /// Coverage and precision of the top suggestion at [`CONFIDENCE_THRESHOLDS`].
+    pub confident: Vec<Confident>,
 }
 
 impl CvReport {
@@ -89,13 +103,28 @@ pub fn cross_validate(
     let fold_of = stratified_folds(&data.y, &all, k, opts.seed);
     let mut pooled = Vec::with_capacity(n);
     let mut folds = Vec::with_capacity(k);
+    let mut confident: Vec<Confident> = CONFIDENCE_THRESHOLDS
+        .iter()
+        .map(|&threshold| Confident {
+            threshold,
+            predicted: 0,
+            correct: 0,
+        })
+        .collect();
     for f in 0..k {
         let (train, test): (Vec<usize>, Vec<usize>) = all.iter().partition(|&&i| fold_of[i] != f);
         let model = data.fit(&train, opts)?;
-        let pairs: Vec<(usize, Option<usize>)> = test
-            .iter()
-            .map(|&i| (data.y[i], predict_cached(&model, &data, i)))
-            .collect();
+        let mut pairs: Vec<(usize, Option<usize>)> = Vec::with_capacity(test.len());
+        for &i in &test {
+            let p = predict_cached(&model, &data, i);
+            if let Some((k, prob)) = p {
+                for c in confident.iter_mut().filter(|c| prob >= c.threshold) {
+                    c.predicted += 1;
+                    c.correct += usize::from(k == data.y[i]);
+                }
+            }
+            pairs.push((data.y[i], p.map(|(k, _)| k)));
+        }
         let r = Report::new(data.labels.clone(), &pairs);
         folds.push(FoldScore {
             samples: test.len(),
@@ -109,6 +138,7 @@ pub fn cross_validate(
         folds,
         pooled: Report::new(data.labels.clone(), &pooled),
         seconds: started.elapsed().as_secs_f64(),
+        confident,
     })
 }
 

@@ -21,7 +21,7 @@ mod model;
 mod suggest;
 mod train;
 
-pub use cv::{CvReport, FoldScore, cross_validate};
+pub use cv::{CONFIDENCE_THRESHOLDS, Confident, CvReport, FoldScore, cross_validate};
 pub use data::{Samples, prepare, read_samples};
 pub use error::{DataError, ModelError, TrainError};
 pub use features::{Extractor, FeatureConfig, MAX_HASH_BITS, MIN_HASH_BITS};

@@ -648,12 +648,14 @@ fn calibrate(data: &Dataset, idx: &[usize], opts: &Options, rounds: usize) -> f3
     ((lo + hi) / 2.0).exp()
 }
 
-/// Predict the training-set-independent label index for sample `i` of `data` with `model`
-/// (same features, already extracted).
-pub(crate) fn predict_cached(model: &Model, data: &Dataset, i: usize) -> Option<usize> {
+/// The most likely label of sample `i` of `data` with its probability, from features already
+/// extracted (cross-validation), or `None` for a text with no features.
+pub(crate) fn predict_cached(model: &Model, data: &Dataset, i: usize) -> Option<(usize, f32)> {
     let f = data.feats(i);
     if f.is_empty() {
         return None;
     }
-    argmax(&model.scores(f))
+    let mut s = model.scores(f);
+    softmax(&mut s, model.temperature);
+    argmax(&s).map(|k| (k, s[k]))
 }

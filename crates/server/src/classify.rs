@@ -233,6 +233,16 @@ pub fn run(cmd: ClassifyCmd) -> anyhow::Result<ExitCode> {
                     "{}，{folds} 折分层交叉验证（每条样本由未见过它的模型预测）；各折 macro_f1 {fm:.4} ± {fsd:.4}",
                     r.method
                 );
+                println!("首选建议的概率 ≥ 阈值时（预填表单的参考）：");
+                for c in &r.confident {
+                    println!(
+                        "  ≥ {:.1}：{} 条（占 {:.1}%），其中正确 {:.1}%",
+                        c.threshold,
+                        c.predicted,
+                        100.0 * c.predicted as f64 / r.pooled.samples.max(1) as f64,
+                        100.0 * c.correct as f64 / c.predicted.max(1) as f64
+                    );
+                }
                 println!("{}", r.pooled);
             }
         }
