@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::ModelError;
 use crate::features::{Extractor, FeatureConfig, MAX_HASH_BITS, MIN_HASH_BITS};
-use crate::model::{Method, Model, TrainInfo, row_index};
+use crate::model::{Method, Model, TrainInfo, build_table, row_index};
 
 pub const MAGIC: &[u8; 8] = b"LINLICLS";
 /// Bump when the body layout or the meaning of features changes; older files are then refused
@@ -36,7 +36,7 @@ pub const FORMAT_VERSION: u32 = 1;
 const HEADER_LEN: usize = 8 + 4 + 8 + 32;
 
 pub(crate) fn encode(m: &Model) -> Vec<u8> {
-    let mut b = Vec::with_capacity(64 + m.weights.len() * 4 + m.rows.len() * 8);
+    let mut b = Vec::with_capacity(64 + m.table.len() * 4 + m.rows.len() * 4);
     let f = m.extractor.config();
     b.push(m.method.code());
     b.push(f.hash_bits);
@@ -69,11 +69,13 @@ pub(crate) fn encode(m: &Model) -> Vec<u8> {
     for &r in &m.rows {
         put_u32(&mut b, r);
     }
-    for &x in &m.idf {
-        put_f32(&mut b, x);
+    for r in 0..m.rows_len() {
+        put_f32(&mut b, m.row(r)[0]);
     }
-    for &x in &m.weights {
-        put_f32(&mut b, x);
+    for r in 0..m.rows_len() {
+        for &x in &m.row(r)[1..] {
+            put_f32(&mut b, x);
+        }
     }
 
     let mut out = Vec::with_capacity(HEADER_LEN + b.len());
@@ -249,8 +251,7 @@ fn decode_body(body: &[u8]) -> Result<Model, ModelError> {
         bias,
         row_of: row_index(hash_bits, &rows),
         rows,
-        idf,
-        weights,
+        table: build_table(&idf, &weights, n_labels),
     })
 }
 

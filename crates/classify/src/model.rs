@@ -106,12 +106,22 @@ pub struct Model {
     pub(crate) rows: Vec<u32>,
     /// bucket → row, `u32::MAX` for buckets not seen in training.
     pub(crate) row_of: Vec<u32>,
-    pub(crate) idf: Vec<f32>,
-    /// rows × labels, row-major: one feature's weights for every label are adjacent.
-    pub(crate) weights: Vec<f32>,
+    /// rows × (1 + labels): each row is the feature's idf followed by its weight for every
+    /// label, so scoring a feature touches one stretch of memory (usually one cache line).
+    pub(crate) table: Vec<f32>,
 }
 
 const NO_ROW: u32 = u32::MAX;
+
+/// Interleave per-row idf and weights (rows × labels, row-major) into the scoring table.
+pub(crate) fn build_table(idf: &[f32], weights: &[f32], labels: usize) -> Vec<f32> {
+    let mut t = Vec::with_capacity(idf.len() * (labels + 1));
+    for (r, &x) in idf.iter().enumerate() {
+        t.push(x);
+        t.extend_from_slice(&weights[r * labels..(r + 1) * labels]);
+    }
+    t
+}
 
 pub(crate) fn row_index(hash_bits: u8, rows: &[u32]) -> Vec<u32> {
     let mut row_of = vec![NO_ROW; 1usize << hash_bits];
@@ -205,38 +215,47 @@ impl Model {
         Some(s)
     }
 
+    /// The stored row of a feature: idf followed by one weight per label.
+    #[inline]
+    pub(crate) fn row(&self, r: usize) -> &[f32] {
+        let stride = self.labels.len() + 1;
+        &self.table[r * stride..(r + 1) * stride]
+    }
+
+    pub(crate) fn rows_len(&self) -> usize {
+        self.rows.len()
+    }
+
     /// Raw linear scores for packed features.
     pub(crate) fn scores(&self, feats: &[u32]) -> Vec<f32> {
-        let c = self.labels.len();
         let signed = self.method.signed();
-        // Per-group L2 norms, counting features never seen in training at the rarest idf so
-        // that a text made mostly of unknown words is not read as confidently as a known one.
+        // One pass looks every feature up once and sums the per-group squares; features never
+        // seen in training count at the rarest idf, so that a text made mostly of unknown words
+        // is not read as confidently as a known one.
         let mut sq = [0f32; 2];
+        let mut known: Vec<(u32, f32, usize)> = Vec::with_capacity(feats.len());
         for &p in feats {
             let f = unpack(p);
             let r = self.row_of[f.bucket as usize];
             let idf = if r == NO_ROW {
                 self.unseen_idf
             } else {
-                self.idf[r as usize]
+                self.row(r as usize)[0]
             };
-            let v = tf(f.count) * idf;
+            let mut v = tf(f.count) * idf;
             sq[f.group] += v * v;
+            if r != NO_ROW {
+                if signed && f.negative {
+                    v = -v;
+                }
+                known.push((r, v, f.group));
+            }
         }
         let scale = group_scale(sq);
         let mut s = self.bias.clone();
-        for &p in feats {
-            let f = unpack(p);
-            let r = self.row_of[f.bucket as usize];
-            if r == NO_ROW {
-                continue;
-            }
-            let r = r as usize;
-            let mut v = tf(f.count) * self.idf[r] * scale[f.group];
-            if signed && f.negative {
-                v = -v;
-            }
-            let w = &self.weights[r * c..(r + 1) * c];
+        for (r, v, g) in known {
+            let v = v * scale[g];
+            let w = &self.row(r as usize)[1..];
             for (si, wi) in s.iter_mut().zip(w) {
                 *si += v * wi;
             }

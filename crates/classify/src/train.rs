@@ -8,7 +8,9 @@ use linli_text::Segmenter;
 
 use crate::error::TrainError;
 use crate::features::{Extractor, FeatureConfig, MAX_HASH_BITS, MIN_HASH_BITS, tf, unpack};
-use crate::model::{Method, Model, TrainInfo, argmax, group_scale, row_index, softmax};
+use crate::model::{
+    Method, Model, TrainInfo, argmax, build_table, group_scale, row_index, softmax,
+};
 
 /// A labelled text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -251,8 +253,7 @@ impl Dataset {
             bias,
             row_of: space.row_of,
             rows: space.rows,
-            idf: space.idf,
-            weights,
+            table: build_table(&space.idf, &weights, self.labels.len()),
         }
     }
 }
