@@ -286,7 +286,8 @@ fn extract_all(ex: &Extractor, texts: &[&str], threads: usize) -> (Vec<usize>, V
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_default())
+            // A worker can only fail by a bug; carry its panic on rather than lose its texts.
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     });
     let total: usize = parts.iter().map(|(_, f)| f.len()).sum();

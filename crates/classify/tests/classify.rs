@@ -214,10 +214,11 @@ fn awkward_texts_never_panic() {
     assert!(s.suggest("！？。，", 3).is_empty());
     let long = "夜间施工噪音扰民，".repeat(12_000);
     assert!(long.chars().count() > 100_000);
-    let t = std::time::Instant::now();
     let top = s.suggest(&long, 3);
     assert_eq!(top.len(), 3);
-    assert!(t.elapsed() < std::time::Duration::from_secs(2));
+    // Only the first 4,000 characters are read: the rest changes nothing.
+    let head: String = long.chars().take(4_000).collect();
+    assert_eq!(top, s.suggest(&head, 3));
     let mixed = s.suggest("Street light 路灯 坏了 العربية Привет 가나다 ｶﾀｶﾅ", 3);
     assert_eq!(mixed.len(), 3);
     let emoji = s.suggest("垃圾焚烧😡😡冒黑烟", 3);

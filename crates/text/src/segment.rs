@@ -9,6 +9,9 @@ use jieba_rs::Jieba;
 
 use crate::normalize::{DEFAULT_MAX_CHARS, is_term_char, normalize_capped};
 
+/// Largest frequency a user word is given.
+const MAX_USER_FREQ: usize = 1_000_000_000;
+
 /// A word segmenter with an optional user dictionary. Clone it freely.
 #[derive(Clone)]
 pub struct Segmenter {
@@ -58,7 +61,9 @@ impl Segmenter {
             if w.is_empty() {
                 continue;
             }
-            let freq = freq.max(jieba.suggest_freq(&w));
+            // Capped: jieba sums frequencies, and an absurd one (from a typo or a damaged file)
+            // must not overflow that sum. A billion outweighs any word in its dictionary.
+            let freq = freq.max(jieba.suggest_freq(&w)).min(MAX_USER_FREQ);
             jieba.add_word(&w, Some(freq), None);
             kept.push((w, freq));
         }
@@ -143,6 +148,10 @@ mod tests {
                 .contains(&"a3区环卫所".to_string())
         );
         assert_eq!(w.user_words().len(), 1);
+        // Absurd frequencies and empty words do no harm.
+        let odd = Segmenter::with_user_words([("路灯杆", usize::MAX), ("", 3), ("  ", 1)]);
+        assert_eq!(odd.user_words().len(), 1);
+        assert!(odd.segment("路灯杆倒了").contains(&"路灯杆".to_string()));
     }
 
     #[test]
