@@ -427,3 +427,19 @@ fn evaluate_counts_unknown_labels_and_empty_texts() {
     let edu = r.labels.iter().position(|l| l == "教育文体").unwrap();
     assert_eq!(r.confusion[edu][k], 1);
 }
+
+/// Intake keeps one model behind an `Arc` and uses it from every request thread.
+#[test]
+fn shared_types_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Model>();
+    check::<Suggester>();
+    check::<linli_text::Segmenter>();
+    let m = std::sync::Arc::new(train(&toy(), &small_options()).unwrap());
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            let m = m.clone();
+            scope.spawn(move || assert_eq!(m.predict("路灯不亮", 1)[0].label, "城乡建设"));
+        }
+    });
+}
