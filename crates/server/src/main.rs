@@ -1,9 +1,10 @@
 //! `linli` — the one binary: serve, migrate, import divisions, manage users and the dispatch
-//! catalogue, verify the audit trail, benchmark. Run `linli --help`.
+//! catalogue, verify the audit trail, classify request text, benchmark. Run `linli --help`.
 #![forbid(unsafe_code)]
 
 mod bench;
 mod catalogue;
+mod classify;
 mod cli;
 mod config;
 
@@ -59,6 +60,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         action: AuditCmd,
+    },
+    /// Request-text classifier: train, eval, predict, cv, prepare, bench (docs/classify.md).
+    Classify {
+        #[command(subcommand)]
+        action: classify::ClassifyCmd,
     },
     /// Benchmarks against a baseline measured in the same run (see docs/benchmarks.md). Each
     /// works on a fresh database: a temporary SQLite file by default, or a new database on the
@@ -137,6 +143,7 @@ fn main() -> std::process::ExitCode {
                 action: AuditCmd::Verify,
             } => cli::audit_verify(cfg).await,
             Command::Bench { what } => bench::run(what, bench_url).await,
+            Command::Classify { action } => classify::run(action),
         }
     });
     match result {
