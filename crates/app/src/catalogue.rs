@@ -97,7 +97,7 @@ fn limit(s: &str) -> Option<TimeLimit> {
     dom::parse_limit(s).ok().flatten()
 }
 
-fn entry_of(r: &ItemRow, version: i64) -> Entry {
+pub(crate) fn entry_of(r: &ItemRow, version: i64) -> Entry {
     Entry {
         id: r.id,
         version,
@@ -210,7 +210,7 @@ async fn district(app: &App, tenant: &str) -> Result<OrgUnit> {
     }
 }
 
-async fn for_reading(app: &App, p: &Principal, tenant: &str) -> Result<OrgUnit> {
+pub(crate) async fn for_reading(app: &App, p: &Principal, tenant: &str) -> Result<OrgUnit> {
     if !READ.iter().any(|x| p.authz.has(*x)) {
         return Err(AppError::Forbidden);
     }
@@ -222,7 +222,7 @@ async fn for_reading(app: &App, p: &Principal, tenant: &str) -> Result<OrgUnit> 
     }
 }
 
-async fn for_managing(app: &App, p: &Principal, tenant: &str) -> Result<OrgUnit> {
+pub(crate) async fn for_managing(app: &App, p: &Principal, tenant: &str) -> Result<OrgUnit> {
     p.require(Permission::CatalogueManage)?;
     let d = district(app, tenant).await?;
     p.require_on(Permission::CatalogueManage, &d, "派单目录")?;

@@ -17,6 +17,9 @@ pub struct AppConfig {
     pub totp_issuer: String,
     /// Chain count per tenant is 1 today; kept configurable for very busy tenants.
     pub platform_name: String,
+    /// Retrain each district's intake classifier from its finished cases this often (hours);
+    /// 0 turns the schedule off (training on demand still works).
+    pub classifier_retrain_hours: i64,
 }
 
 impl Default for AppConfig {
@@ -28,6 +31,7 @@ impl Default for AppConfig {
             session_max_secs: 12 * 3600,
             totp_issuer: "邻里".to_string(),
             platform_name: "邻里社区综合管理服务平台".to_string(),
+            classifier_retrain_hours: 24,
         }
     }
 }

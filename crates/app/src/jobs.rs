@@ -1,4 +1,5 @@
-//! Background jobs run inside `linli serve`: today the deadline sweeper.
+//! Background jobs run inside `linli serve`: the deadline sweeper, and the intake classifier's
+//! loading and scheduled retraining ([`run_models`]).
 //!
 //! Every server runs the loop; a lease in the database ([`linli_store::repo::jobs`]) lets one
 //! of them sweep at a time, and a dead server's lease lapses after four sweep intervals. Correctness
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use linli_store::repo::jobs;
 
-use crate::{App, Result, bootstrap, cases};
+use crate::{App, Result, bootstrap, cases, intake};
 
 pub const SWEEPER: &str = "deadline_sweeper";
 pub const BATCH: i64 = 500;
@@ -46,6 +47,21 @@ pub async fn run_sweeper(app: App, owner: String, every: Duration) {
             Ok(Some(n)) if n > 0 => tracing::info!(alarms = n, "deadline sweep"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "deadline sweep failed"),
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// Every `every`: load the district classifier models other servers trained, and retrain those
+/// whose schedule is due (`classifier_retrain_hours`). Training takes a while, so this loop is
+/// apart from the sweeper's.
+pub async fn run_models(app: App, owner: String, every: Duration) {
+    loop {
+        if let Err(e) = intake::refresh(&app).await {
+            tracing::warn!(error = %e, "loading classifier models failed");
+        }
+        if let Err(e) = intake::retrain_due(&app, &owner, app.cfg.classifier_retrain_hours).await {
+            tracing::warn!(error = %e, "classifier retraining failed");
         }
         tokio::time::sleep(every).await;
     }

@@ -34,6 +34,7 @@ pub mod catalogue;
 pub mod config;
 pub mod divisions;
 pub mod error;
+pub mod intake;
 pub mod jobs;
 pub mod org;
 pub mod pi;
@@ -70,6 +71,8 @@ pub struct App {
     pub units: Arc<units::UnitCache>,
     pub entries: Arc<catalogue::EntryCache>,
     pub grants: Arc<auth::GrantCache>,
+    /// Each district's intake classifier, as loaded ([`intake`]).
+    pub models: Arc<intake::Models>,
 }
 
 impl App {
@@ -89,6 +92,7 @@ impl App {
             units: Arc::default(),
             entries: Arc::default(),
             grants: Arc::default(),
+            models: Arc::default(),
         }
     }
 

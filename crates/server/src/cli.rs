@@ -153,6 +153,12 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {
         std::time::Duration::from_secs(cfg.sweep_every_secs.max(1)),
     ));
 
+    let models = tokio::spawn(linli_app::jobs::run_models(
+        app.clone(),
+        format!("{}:{}", addr, std::process::id()),
+        std::time::Duration::from_secs(300),
+    ));
+
     let router = linli_web::router(app.clone(), cfg.web_config());
     axum::serve(
         listener,
@@ -162,6 +168,7 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {
     .await?;
     housekeeping.abort();
     sweeper.abort();
+    models.abort();
     app.db.close().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)

@@ -11,6 +11,7 @@ mod catalogue;
 mod console;
 mod console_cases;
 mod import;
+mod intake;
 mod permissions;
 mod process;
 mod support;

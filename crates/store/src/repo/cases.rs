@@ -824,3 +824,25 @@ pub async fn due_alarms(db: &Db, now: Ts, limit: i64) -> Result<Vec<(String, Uui
     )
     .await
 }
+
+/// The texts and final categories of a tenant's finished cases (待回访 or 已回访), newest first:
+/// what the intake classifier learns from. Never personal data: title and description only.
+pub async fn training_samples(
+    db: &Db,
+    tenant: &str,
+    limit: i64,
+) -> Result<Vec<(String, String)>, StoreError> {
+    db.fetch_all(
+        "SELECT title, description, category_code FROM cases
+         WHERE tenant = $1 AND state IN ('closed', 'visited') AND category_code <> ''
+         ORDER BY id DESC LIMIT $2",
+        args![tenant, limit],
+        |r| {
+            Ok((
+                format!("{} {}", r.text("title")?, r.text("description")?),
+                r.text("category_code")?,
+            ))
+        },
+    )
+    .await
+}

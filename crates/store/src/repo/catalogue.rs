@@ -221,6 +221,16 @@ pub async fn active_version(
     .await
 }
 
+/// The tenants with an active catalogue of `kind`.
+pub async fn tenants_with_active(db: &Db, kind: &str) -> Result<Vec<String>, StoreError> {
+    db.fetch_all(
+        "SELECT DISTINCT tenant FROM catalogue_versions WHERE kind = $1 AND status = 'active' ORDER BY tenant",
+        args![kind],
+        |r| r.text("tenant"),
+    )
+    .await
+}
+
 pub async fn count_versions(db: &Db, tenant: &str, kind: &str) -> Result<i64, StoreError> {
     db.fetch_one_i64(
         "SELECT COUNT(*) AS n FROM catalogue_versions WHERE tenant = $1 AND kind = $2",

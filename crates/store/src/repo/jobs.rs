@@ -51,6 +51,17 @@ pub async fn finish(
     Ok(())
 }
 
+/// Give the lease up at once (a one-off job that finished), so the next taker need not wait for
+/// it to run out.
+pub async fn release(db: &Db, name: &str, owner: &str) -> Result<(), StoreError> {
+    db.execute(
+        "UPDATE job_leases SET lease_until = 0 WHERE name = $1 AND owner = $2",
+        args![name, owner],
+    )
+    .await?;
+    Ok(())
+}
+
 #[derive(Debug, Clone)]
 pub struct LeaseInfo {
     pub name: String,

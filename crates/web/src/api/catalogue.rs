@@ -135,7 +135,7 @@ fn item_dto(n: Node, with_children: bool) -> ItemDto {
     }
 }
 
-fn tenant_or_home(p: &Principal, t: Option<String>) -> String {
+pub(crate) fn tenant_or_home(p: &Principal, t: Option<String>) -> String {
     t.map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty())
         .unwrap_or_else(|| cat::home_tenant(p))

@@ -9,6 +9,7 @@ pub(crate) mod assessment;
 pub(crate) mod audit;
 pub(crate) mod cases;
 pub(crate) mod catalogue;
+pub(crate) mod intake;
 mod org;
 mod session;
 mod users;
@@ -40,6 +41,7 @@ use crate::AppState;
         catalogue::list_versions, catalogue::import, catalogue::activate, catalogue::export,
         catalogue::items, catalogue::item, catalogue::search,
         assessment::report, assessment::weights, assessment::set_weights,
+        intake::suggest, intake::train,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&SecurityAddon),
@@ -53,6 +55,7 @@ use crate::AppState;
         (name = "whistle", description = "吹哨报到：街道吹哨、部门响应报到、一哨一考"),
         (name = "catalogue", description = "派单目录：版本、导入导出、逐级浏览与检索"),
         (name = "assessment", description = "考核统计：响应率、解决率、满意率等指标与综合得分"),
+        (name = "intake", description = "受理辅助：诉求分类建议、地址解析、分类模型训练"),
     )
 )]
 pub struct ApiDoc;
@@ -123,6 +126,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/audit/verify", get(audit::verify))
         .route("/api/v1/cases", get(cases::list).post(cases::create))
         .route("/api/v1/cases/queues", get(cases::queues))
+        .route("/api/v1/intake/suggest", post(intake::suggest))
+        .route("/api/v1/intake/classifier/train", post(intake::train))
         .route("/api/v1/cases/by-number/{number}", get(cases::by_number))
         .route("/api/v1/cases/{id}", get(cases::get_one))
         .route("/api/v1/cases/{id}/requester", get(cases::requester))
