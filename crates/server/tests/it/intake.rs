@@ -115,6 +115,26 @@ async fn the_district_trains_its_classifier_and_intake_gets_suggestions() {
     assert_eq!(first["item_id"], json!(lamp_id));
     assert!(first["score"].as_f64().unwrap() > 0.5, "{}", r.text);
     assert!(r.body["problem"].is_null());
+    // The hotline form's panel offers it as a button that fills the category picker.
+    let console = crate::console::console_login(&t, "hotline").await;
+    let csrf = crate::console::csrf_of(&console).await;
+    let r = console
+        .post_form(
+            "/console/cases/suggest",
+            &[
+                ("csrf", &csrf),
+                ("title", "路灯坏了"),
+                ("description", "我家楼下的路灯不亮，晚上很黑"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        crate::support::attr(&r.text, ".suggest-option", "data-suggest-id").as_deref(),
+        Some(lamp_id.as_str()),
+        "{}",
+        r.text
+    );
     // Text without words, emoji, full-width digits and a very long text: answers, never errors.
     for text in [
         String::new(),

@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/cases/new", get(new_page).post(create))
         .route("/console/cases/history", get(history))
         .route("/console/cases/categories", get(categories))
+        .route("/console/cases/suggest", post(suggest))
         .route("/console/cases/{id}", get(case_page))
         .route("/console/cases/{id}/requester", post(reveal))
         .route("/console/cases/{id}/{action}", post(step))
@@ -1073,6 +1074,66 @@ async fn create(
             let page = new_page_of(&p, f, shell).map_err(fail(&s, &p, ACTIVE))?;
             Ok((status, render(&page)).into_response())
         }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct SuggestForm {
+    title: String,
+    description: String,
+}
+
+struct SuggestView {
+    /// The leaf to fill in; none for a category above leaf level or gone from the catalogue.
+    id: Option<Uuid>,
+    /// Still in the active catalogue.
+    known: bool,
+    name: String,
+    percent: u32,
+    prefill: bool,
+}
+
+#[derive(Template)]
+#[template(path = "_case_suggest.html")]
+struct SuggestFragment {
+    items: Vec<SuggestView>,
+    problem: Option<String>,
+}
+
+/// The district classifier's categories for what the operator has typed so far.
+async fn suggest(
+    State(s): State<AppState>,
+    ConsoleAuth(p): ConsoleAuth,
+    ApiForm(f): ApiForm<SuggestForm>,
+) -> Response {
+    let tenant = linli_app::catalogue::home_tenant(&p);
+    let text = format!("{} {}", f.title, f.description);
+    if text.trim().is_empty() {
+        return render(&SuggestFragment {
+            items: vec![],
+            problem: None,
+        });
+    }
+    match linli_app::intake::suggest_categories(&s.app, &p, &tenant, &text).await {
+        Ok(found) => {
+            let prefill = found.prefill.as_ref().map(|e| e.id);
+            render(&SuggestFragment {
+                items: found
+                    .items
+                    .into_iter()
+                    .map(|c| SuggestView {
+                        id: c.item.as_ref().filter(|e| e.leaf).map(|e| e.id),
+                        known: c.item.is_some(),
+                        prefill: c.item.as_ref().is_some_and(|e| Some(e.id) == prefill),
+                        name: c.item.map(|e| e.full_name).unwrap_or(c.code),
+                        percent: (c.score * 100.0).round() as u32,
+                    })
+                    .collect(),
+                problem: found.problem,
+            })
+        }
+        Err(e) => fragment_error(FragmentWrap::Alert, &e),
     }
 }
 
