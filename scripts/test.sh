@@ -22,4 +22,20 @@ if ! command -v moto_server >/dev/null 2>&1; then
     echo "WARNING: could not install moto[server]; the S3 attachment test will be skipped" >&2
   fi
 fi
+# The Open311 conformance suite drives the real third-party client `georeport` (PyPI) against a
+# live server; it runs with the Python of a private virtualenv, installed here the same way. The
+# test is skipped with a note when the client is missing, unless LINLI_REQUIRE_GEOREPORT=1 (CI).
+georeport_venv="${XDG_CACHE_HOME:-$HOME/.cache}/linli-georeport"
+if ! "$georeport_venv/bin/python" -c 'import georeport' >/dev/null 2>&1; then
+  if command -v python3 >/dev/null 2>&1 &&
+    { [ -x "$georeport_venv/bin/pip" ] || python3 -m venv "$georeport_venv"; } &&
+    "$georeport_venv/bin/pip" install --quiet --disable-pip-version-check 'georeport==0.3.1'; then
+    echo "installed georeport for the Open311 client check"
+  else
+    echo "WARNING: could not install georeport; the Open311 client check will be skipped" >&2
+  fi
+fi
+if [ -x "$georeport_venv/bin/python" ]; then
+  export LINLI_GEOREPORT_PYTHON="$georeport_venv/bin/python"
+fi
 cargo test --workspace --locked

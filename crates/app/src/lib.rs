@@ -36,6 +36,7 @@ pub mod divisions;
 pub mod error;
 pub mod intake;
 pub mod jobs;
+pub mod open311;
 pub mod org;
 pub mod pi;
 pub mod principal;

@@ -53,6 +53,7 @@ permissions! {
     CatalogueManage = "catalogue.manage", "维护派单目录与吹哨目录";
     CalendarManage = "calendar.manage", "维护工作日历";
     AssessmentRead = "assessment.read", "查看考核统计";
+    Open311Manage = "open311.manage", "管理 Open311 接入密钥";
 }
 
 /// How far an assignment reaches from the unit it is held at.
@@ -110,7 +111,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
     BuiltinRole {
         key: "sys_admin",
         name: "系统管理员",
-        description: "维护组织架构、人员账号和接口令牌；不能查阅审计日志",
+        description: "维护组织架构、人员账号、接口令牌和 Open311 接入密钥；不能查阅审计日志",
         permissions: &[
             OrgRead,
             OrgManage,
@@ -120,6 +121,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             RoleGrant,
             TokenManage,
             CalendarManage,
+            Open311Manage,
         ],
         default_scope: DataScope::Subtree,
         require_totp: false,

@@ -9,6 +9,8 @@
 //! at the end. Every load loop is bounded by a count and a time limit, and each subcommand by a
 //! hard cap of ten minutes.
 
+mod open311;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -51,6 +53,9 @@ pub enum BenchCmd {
     /// Load many cases (default 1,000,000), then time workbench queue pages, sweeper passes and
     /// the monthly assessment of the district.
     Scale(ScaleArgs),
+    /// Open311 `POST requests.json` and `GET requests.json`; compare with the `/api/v1/cases`
+    /// intake and staff list in the same run.
+    Open311(open311::Open311Args),
 }
 
 #[derive(Args, Clone)]
@@ -125,6 +130,9 @@ pub async fn run(cmd: BenchCmd, url: Option<String>) -> anyhow::Result<ExitCode>
             }
             BenchCmd::Scale(a) => {
                 scale_bench(&target, &a, &m).await?;
+            }
+            BenchCmd::Open311(a) => {
+                open311::bench(&target, &a, &m).await?;
             }
             BenchCmd::All(a) => {
                 let kept = match &a.dir {

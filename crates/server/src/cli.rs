@@ -86,6 +86,7 @@ fn pi_key(cfg: &Config) -> anyhow::Result<linli_app::pi::PiKey> {
 
 pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {
     init_tracing(&cfg.log);
+    let web = cfg.web_config()?;
     let app = open(&cfg).await?;
     let admin_pw = std::env::var("LINLI_ADMIN_PASSWORD")
         .ok()
@@ -109,6 +110,7 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {
     println!("邻里 Linli {} 已启动", env!("CARGO_PKG_VERSION"));
     println!("  控制台  http://{addr}/console");
     println!("  接口    http://{addr}/api/docs");
+    println!("  Open311 http://{addr}/open311/v2/services.json");
     println!(
         "  数据库  {} ({})",
         redact_url(&cfg.database_url()),
@@ -159,7 +161,7 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {
         std::time::Duration::from_secs(300),
     ));
 
-    let router = linli_web::router(app.clone(), cfg.web_config());
+    let router = linli_web::router(app.clone(), web);
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),

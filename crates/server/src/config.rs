@@ -26,6 +26,34 @@ pub struct Config {
     pub web: WebSection,
     pub app: AppConfig,
     pub attachments: AttachmentsConfig,
+    pub open311: Open311Section,
+}
+
+/// The `[open311]` section: the GeoReport v2 endpoints under `/open311/v2/` (docs/open311.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Open311Section {
+    /// The district (6-digit code) the endpoints serve; empty: the only district there is.
+    pub jurisdiction: String,
+    /// A GeoJSON file of district boundaries (`properties.code`); empty: locations are only
+    /// checked to lie in China.
+    pub boundaries: String,
+    /// Channels whose cases the public feed shows.
+    pub public_channels: Vec<String>,
+}
+
+impl Default for Open311Section {
+    fn default() -> Self {
+        Open311Section {
+            jurisdiction: String::new(),
+            boundaries: String::new(),
+            public_channels: linli_app::open311::Settings::default()
+                .public_channels
+                .iter()
+                .map(|c| c.key().to_string())
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -60,6 +88,7 @@ impl Default for Config {
             web: WebSection::default(),
             app: AppConfig::default(),
             attachments: AttachmentsConfig::default(),
+            open311: Open311Section::default(),
         }
     }
 }
@@ -115,13 +144,47 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("附件存储配置错误：{e}"))
     }
 
-    pub fn web_config(&self) -> linli_web::WebConfig {
-        linli_web::WebConfig {
+    pub fn web_config(&self) -> anyhow::Result<linli_web::WebConfig> {
+        Ok(linli_web::WebConfig {
             cookie_secure: self.web.cookie_secure,
             body_limit: self.web.body_limit_bytes,
             request_timeout: std::time::Duration::from_secs(self.web.request_timeout_secs.max(1)),
             trust_proxy: self.web.trust_proxy,
+            open311: self.open311_settings()?,
+        })
+    }
+
+    /// The Open311 settings, with the boundary file read and checked (a bad file stops the
+    /// start rather than letting every location through).
+    pub fn open311_settings(&self) -> anyhow::Result<linli_app::open311::Settings> {
+        let o = &self.open311;
+        let j = o.jurisdiction.trim();
+        if !j.is_empty() && (j.len() != 6 || !j.bytes().all(|b| b.is_ascii_digit())) {
+            anyhow::bail!("open311.jurisdiction 应为 6 位区县代码：{j:?}");
         }
+        let boundaries = if o.boundaries.trim().is_empty() {
+            Default::default()
+        } else {
+            let path = std::path::Path::new(o.boundaries.trim());
+            let bytes = std::fs::read(path).map_err(|e| {
+                anyhow::anyhow!("无法读取 open311.boundaries {}：{e}", path.display())
+            })?;
+            linli_app::open311::parse_boundaries(&bytes)
+                .map_err(|e| anyhow::anyhow!("open311.boundaries {}：{e}", path.display()))?
+        };
+        let mut channels = Vec::new();
+        for c in &o.public_channels {
+            channels.push(
+                linli_domain::case::Channel::parse(c.trim()).ok_or_else(|| {
+                    anyhow::anyhow!("open311.public_channels 中的渠道 {c:?} 不存在")
+                })?,
+            );
+        }
+        Ok(linli_app::open311::Settings::new(
+            (!j.is_empty()).then(|| j.to_string()),
+            boundaries,
+            channels,
+        ))
     }
 }
 

@@ -2,6 +2,7 @@
 //! catalogue, verify the audit trail, classify request text, benchmark. Run `linli --help`.
 #![forbid(unsafe_code)]
 
+mod apikey;
 mod bench;
 mod catalogue;
 mod classify;
@@ -55,6 +56,11 @@ enum Command {
     Catalogue {
         #[command(subcommand)]
         action: catalogue::CatalogueCmd,
+    },
+    /// Open311 API keys for outside 311 clients: create, list, revoke.
+    Apikey {
+        #[command(subcommand)]
+        action: apikey::ApiKeyCmd,
     },
     /// The audit trail.
     Audit {
@@ -139,6 +145,7 @@ fn main() -> std::process::ExitCode {
             } => cli::import_calendar(cfg, &file).await,
             Command::User { action } => cli::user(cfg, action).await,
             Command::Catalogue { action } => catalogue::run(cfg, action).await,
+            Command::Apikey { action } => apikey::run(cfg, action).await,
             Command::Audit {
                 action: AuditCmd::Verify,
             } => cli::audit_verify(cfg).await,

@@ -36,6 +36,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0003_cases.sql"),
         postgres: include_str!("../../../migrations/postgres/0003_cases.sql"),
     },
+    Migration {
+        version: 4,
+        name: "open311",
+        sqlite: include_str!("../../../migrations/sqlite/0004_open311.sql"),
+        postgres: include_str!("../../../migrations/postgres/0004_open311.sql"),
+    },
 ];
 
 impl Migration {

@@ -3,6 +3,8 @@
 //! - `/api/v1/…`: JSON API (OpenAPI at `/api/v1/openapi.json`, Swagger UI at `/api/docs`),
 //!   authenticated by session cookie (+ `X-CSRF-Token` on writes) or `Authorization: Bearer`.
 //! - `/console/…` and `/login`: the staff console, server-rendered (askama + htmx).
+//! - `/open311/v2/…`: Open311 GeoReport v2 (JSON and XML) for outside 311 clients; reads are
+//!   public, filing takes an Open311 API key.
 //! - `/healthz`, `/readyz`, `/metrics`, `/static/…`.
 //!
 //! One middleware ([`auth::authenticate`]) resolves the principal once per request and enforces
@@ -15,6 +17,7 @@ pub mod auth;
 pub mod console;
 pub mod error;
 pub mod metrics;
+pub mod open311;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +42,8 @@ pub struct WebConfig {
     pub request_timeout: Duration,
     /// Trust `X-Forwarded-For` from a reverse proxy for the client address in audit rows.
     pub trust_proxy: bool,
+    /// The Open311 endpoints: jurisdiction, boundaries, public channels.
+    pub open311: linli_app::open311::Settings,
 }
 
 impl Default for WebConfig {
@@ -48,6 +53,7 @@ impl Default for WebConfig {
             body_limit: 1 << 20,
             request_timeout: Duration::from_secs(30),
             trust_proxy: false,
+            open311: linli_app::open311::Settings::default(),
         }
     }
 }
@@ -74,6 +80,7 @@ pub fn router(app: App, web: WebConfig) -> Router {
         .route("/static/{*path}", get(assets::serve))
         .merge(api::routes())
         .merge(console::routes())
+        .merge(open311::routes())
         .fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -119,6 +126,8 @@ async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
 async fn fallback(uri: axum::http::Uri) -> axum::response::Response {
     if uri.path().starts_with("/api/") {
         error::ApiError(linli_app::AppError::NotFound("接口")).into_response()
+    } else if uri.path().starts_with("/open311/") {
+        open311::not_found()
     } else {
         console::not_found_page().into_response()
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use linli_testkit::TestDb;
 use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_linli");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_linli");
 const ADMIN_PW: &str = "Process-Root-2026";
 
 fn linli(url: &str, args: &[&str]) -> std::process::Output {
@@ -20,7 +20,7 @@ fn linli(url: &str, args: &[&str]) -> std::process::Output {
 }
 
 /// A server process that is killed when dropped, so a failing assertion never leaks it.
-struct Server(Child);
+pub(crate) struct Server(Child);
 
 impl Server {
     fn kill(&mut self) {
@@ -251,7 +251,7 @@ async fn sigkill_during_writes_loses_no_committed_data() {
 }
 
 /// A server process with the options the two-server test needs.
-fn serve_with(url: &str, data_dir: &std::path::Path, demo: bool) -> (Server, String) {
+pub(crate) fn serve_with(url: &str, data_dir: &std::path::Path, demo: bool) -> (Server, String) {
     let mut cmd = Command::new(BIN);
     cmd.args(["serve", "--listen", "127.0.0.1:0"]);
     if demo {
@@ -437,7 +437,7 @@ async fn two_servers_raise_each_deadline_alarm_exactly_once() {
     let _ = std::fs::remove_dir_all(&dirs.1);
 }
 
-fn tempdir() -> std::path::PathBuf {
+pub(crate) fn tempdir() -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("linli-two-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&d).unwrap();
     d

@@ -26,6 +26,11 @@ impl Drop for TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(linli_web::WebConfig::default()).await
+}
+
+/// [`spawn_app`] with the HTTP layer's settings given (e.g. Open311 boundaries).
+pub async fn spawn_app_with(web: linli_web::WebConfig) -> TestApp {
     let db = TestDb::new().await;
     let clock = FakeClock::at(T0);
     let blobs = TempDir::new("attachments");
@@ -44,7 +49,7 @@ pub async fn spawn_app() -> TestApp {
     linli_app::bootstrap::load_demo(&app, Some(DEMO_PW))
         .await
         .unwrap();
-    let router = linli_web::router(app.clone(), linli_web::WebConfig::default());
+    let router = linli_web::router(app.clone(), web);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move {

@@ -11,6 +11,7 @@ mod audit;
 mod cases;
 mod catalogue;
 pub(crate) mod login;
+mod open311;
 mod org;
 mod profile;
 mod users;
@@ -41,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .merge(org::routes())
         .merge(users::routes())
         .merge(admin::routes())
+        .merge(open311::routes())
         .merge(audit::routes())
         .merge(cases::routes())
         .merge(whistle::routes())
@@ -123,6 +125,12 @@ const NAV: &[(&str, &str, &str, Option<Permission>)] = &[
         "接口令牌",
         "对接系统的访问令牌",
         Some(Permission::TokenManage),
+    ),
+    (
+        "/console/open311-keys",
+        "Open311 密钥",
+        "外部 311 客户端提交诉求的接入密钥",
+        Some(Permission::Open311Manage),
     ),
     (
         "/console/audit",
