@@ -66,30 +66,32 @@ impl<'a> From<&'a Principal> for Actor<'a> {
 }
 
 pub async fn record(tx: &mut Tx, now: Ts, actor: Actor<'_>, ev: Event<'_>) -> Result<AuditRecord> {
+    Ok(repo::append(tx, entry(now, actor, ev)).await?)
+}
+
+/// The row [`record`] appends, for callers that append several at once
+/// ([`repo::append_many`]).
+pub fn entry(now: Ts, actor: Actor<'_>, ev: Event<'_>) -> Entry {
     let detail = if ev.detail.is_null() {
         String::new()
     } else {
         ev.detail.to_string()
     };
-    Ok(repo::append(
-        tx,
-        Entry {
-            chain: actor.chain,
-            at: now,
-            user_id: actor.user_id,
-            username: actor.username.to_string(),
-            unit_id: actor.unit_id,
-            action: ev.action.to_string(),
-            target_type: ev.target_type.to_string(),
-            target_id: ev.target_id,
-            result: ev.result.to_string(),
-            reason: ev.reason.to_string(),
-            request_id: actor.ctx.request_id.clone(),
-            ip: actor.ctx.ip.clone(),
-            detail,
-        },
-    )
-    .await?)
+    Entry {
+        chain: actor.chain,
+        at: now,
+        user_id: actor.user_id,
+        username: actor.username.to_string(),
+        unit_id: actor.unit_id,
+        action: ev.action.to_string(),
+        target_type: ev.target_type.to_string(),
+        target_id: ev.target_id,
+        result: ev.result.to_string(),
+        reason: ev.reason.to_string(),
+        request_id: actor.ctx.request_id.clone(),
+        ip: actor.ctx.ip.clone(),
+        detail,
+    }
 }
 
 /// Browse the trail (审计管理员 only).

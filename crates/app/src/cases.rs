@@ -22,7 +22,8 @@ use linli_store::repo::cases::{self as repo, CaseRow, ClockFilter, Event as Time
 use linli_store::repo::org::OrgUnit;
 use uuid::Uuid;
 
-use crate::audit::{Actor, Event, record};
+use crate::audit::{self, Actor, Event, record};
+use crate::filer::{self, Filing};
 use crate::{App, AppError, Ctx, Principal, Result, calendar, catalogue, pi};
 
 /// Case numbers handed out per reservation (hi/lo); unused ones are skipped on restart.
@@ -278,7 +279,7 @@ pub async fn create(app: &App, p: &Principal, n: NewCase) -> Result<(CaseRow, bo
         ),
         _ => (None, String::new(), None),
     };
-    let mut row = CaseRow {
+    let row = CaseRow {
         tenant: tenant.clone(),
         id,
         number,
@@ -317,78 +318,69 @@ pub async fn create(app: &App, p: &Principal, n: NewCase) -> Result<(CaseRow, bo
         version: 1,
         life: Lifecycle::received(request_type, urgency, n.anonymous),
     };
-    let cal = match &answer {
-        Some(_) => Some(calendar::current(app).await?),
-        None => None,
+    let mut parties = vec![(owner.id, "owner", owner.path.clone())];
+    if let Some(g) = &grid {
+        parties.push((g.id, "grid", g.path.clone()));
+    }
+    if let Some(c) = &community {
+        parties.push((c.id, "community", c.path.clone()));
+    }
+    let filing = Filing {
+        event: TimelineEvent {
+            tenant: tenant.clone(),
+            case_id: id,
+            seq: 1,
+            at: now,
+            action: "receive".into(),
+            from_state: String::new(),
+            to_state: CaseState::Pending.key().into(),
+            actor_id: Some(p.user_id),
+            actor_name: p.display_name.clone(),
+            actor_unit: Some(p.unit_id),
+            note: String::new(),
+            data: serde_json::json!({"channel": channel.key()}).to_string(),
+        },
+        audit: audit::entry(
+            now,
+            actor(p, &tenant, id),
+            Event::ok("case.create", "case", id).detail(serde_json::json!({
+                "number": row.number, "channel": channel.key(), "owner": owner.code,
+            })),
+        ),
+        parties,
+        row,
     };
-    let filed = write_tx!(app, |tx| {
-        if let Some(x) = &external_id
-            && let Some(existing) = repo::by_external(&mut tx, &tenant, channel, x).await?
-        {
-            (existing, false)
+    let Some(answer) = answer else {
+        return app.filer.file(app, filing).await;
+    };
+    // A consultation answered on the spot is filed and disposed of in one transaction.
+    let cal = calendar::current(app).await?;
+    write_tx!(app, |tx| {
+        let (row, new) = filer::write_filings(&mut tx, &[&filing]).await?.remove(0);
+        if !new {
+            (row, false)
         } else {
-            repo::insert(&mut tx, &row).await?;
-            let mut parties = vec![(owner.id, "owner", owner.path.as_str())];
-            if let Some(g) = &grid {
-                parties.push((g.id, "grid", g.path.as_str()));
-            }
-            if let Some(c) = &community {
-                parties.push((c.id, "community", c.path.as_str()));
-            }
-            repo::add_parties(&mut tx, &tenant, id, &parties, now).await?;
-            repo::insert_event(
+            let cmd = Command::Dispose {
+                disposition: Disposition::Answered,
+                duplicate_of: None,
+                note: answer.clone(),
+            };
+            let (life, change) = row.life.apply(&cmd, now, &cal)?;
+            let out = step(
                 &mut tx,
-                &TimelineEvent {
-                    tenant: tenant.clone(),
-                    case_id: id,
-                    seq: 1,
-                    at: now,
-                    action: "receive".into(),
-                    from_state: String::new(),
-                    to_state: CaseState::Pending.key().into(),
-                    actor_id: Some(p.user_id),
-                    actor_name: p.display_name.clone(),
-                    actor_unit: Some(p.unit_id),
-                    note: String::new(),
-                    data: serde_json::json!({"channel": channel.key()}).to_string(),
-                },
-            )
-            .await?;
-            record(
-                &mut tx,
+                p,
+                &row,
+                life,
+                &change,
+                &cmd,
                 now,
-                actor(p, &tenant, id),
-                Event::ok("case.create", "case", id).detail(serde_json::json!({
-                    "number": row.number, "channel": channel.key(), "owner": owner.code,
-                })),
+                &[],
+                &HashMap::new(),
             )
             .await?;
-            let mut out = row.clone();
-            if let (Some(a), Some(cal)) = (&answer, &cal) {
-                let cmd = Command::Dispose {
-                    disposition: Disposition::Answered,
-                    duplicate_of: None,
-                    note: a.clone(),
-                };
-                let (life, change) = row.life.apply(&cmd, now, cal)?;
-                out = step(
-                    &mut tx,
-                    p,
-                    &row,
-                    life,
-                    &change,
-                    &cmd,
-                    now,
-                    &[],
-                    &HashMap::new(),
-                )
-                .await?;
-            }
             (out, true)
         }
-    })?;
-    row = filed.0;
-    Ok((row, filed.1))
+    })
 }
 
 /// Audit chains per district are split into this many for case events (ADR 0003): a district

@@ -34,6 +34,7 @@ pub mod catalogue;
 pub mod config;
 pub mod divisions;
 pub mod error;
+pub mod filer;
 pub mod intake;
 pub mod jobs;
 pub mod open311;
@@ -74,6 +75,8 @@ pub struct App {
     pub grants: Arc<auth::GrantCache>,
     /// Each district's intake classifier, as loaded ([`intake`]).
     pub models: Arc<intake::Models>,
+    /// New cases, written in groups ([`filer`]).
+    pub filer: Arc<filer::Filer>,
 }
 
 impl App {
@@ -94,6 +97,7 @@ impl App {
             entries: Arc::default(),
             grants: Arc::default(),
             models: Arc::default(),
+            filer: Arc::default(),
         }
     }
 

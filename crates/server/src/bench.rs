@@ -1413,12 +1413,19 @@ async fn cases_body(app: &App, a: &CasesArgs, m: &Machine) -> anyhow::Result<()>
                 let seq = match bumped {
                     Some(s) => s,
                     None => {
+                        // A new chain (another client may be creating its head too).
                         tx.execute(
-                            "INSERT INTO audit_heads (chain, seq, hash) VALUES ($1, 1, '')",
+                            "INSERT INTO audit_heads (chain, seq, hash) VALUES ($1, 0, '') ON CONFLICT (chain) DO NOTHING",
                             linli_store::args![chain.clone()],
                         )
                         .await?;
-                        1
+                        tx.fetch_optional(
+                            "UPDATE audit_heads SET seq = seq + 1 WHERE chain = $1 RETURNING seq",
+                            linli_store::args![chain.clone()],
+                            |r| r.i64("seq"),
+                        )
+                        .await?
+                        .unwrap_or(1)
                     }
                 };
                 let hash = format!("{:064x}", id.as_u128());

@@ -1,8 +1,10 @@
 //! The audit trail: append-only, hash-chained per tenant.
 //!
-//! Appending takes the chain head with an `UPDATE … SET seq = seq + 1` first, which locks the head
-//! row until the transaction ends on PostgreSQL (and SQLite has one writer anyway), so links are
-//! made one at a time per chain and never fork. No advisory locks, no triggers.
+//! Appending takes the chain head with an `UPDATE … SET seq = seq + n` first, which locks the head
+//! row until the transaction ends on PostgreSQL (and SQLite has one writer anyway), so the links
+//! of one transaction are made in a run per chain and never fork. No advisory locks, no triggers.
+
+use std::collections::HashMap;
 
 use linli_domain::Ts;
 use linli_domain::audit::{AuditRecord, GENESIS};
@@ -30,61 +32,156 @@ pub struct Entry {
 }
 
 pub async fn append(tx: &mut Tx, e: Entry) -> Result<AuditRecord, StoreError> {
-    // Lock (or create) the head of this chain.
-    let bumped = tx
-        .fetch_optional(
-            "UPDATE audit_heads SET seq = seq + 1 WHERE chain = $1 RETURNING seq, hash",
-            args![e.chain.clone()],
-            |r| Ok((r.i64("seq")?, r.text("hash")?)),
-        )
-        .await?;
-    let (seq, prev_hash) = match bumped {
-        Some(v) => v,
-        None => {
+    // One entry in, one record out.
+    Ok(append_many(tx, vec![e]).await?.remove(0))
+}
+
+/// Append entries in order, each to its own chain: per chain the head is bumped once by the
+/// number of its entries (chains in sorted order, so two writers never lock heads crosswise),
+/// the links are made in memory, and every row goes in one multi-row INSERT. Returns the
+/// records in the order given.
+pub async fn append_many(tx: &mut Tx, entries: Vec<Entry>) -> Result<Vec<AuditRecord>, StoreError> {
+    let mut chains: Vec<(String, i64)> = Vec::new();
+    for e in &entries {
+        match chains.iter_mut().find(|(c, _)| *c == e.chain) {
+            Some((_, n)) => *n += 1,
+            None => chains.push((e.chain.clone(), 1)),
+        }
+    }
+    chains.sort();
+    // chain -> (next seq, previous hash). Every head is bumped in one statement; a chain seen
+    // for the first time gets its head row first (ON CONFLICT: another writer may create it at
+    // the same moment) and is bumped in a second pass.
+    let mut heads: HashMap<String, (i64, String)> = HashMap::new();
+    for pass in 0..2 {
+        let todo: Vec<&(String, i64)> = chains
+            .iter()
+            .filter(|(c, _)| !heads.contains_key(c))
+            .collect();
+        if todo.is_empty() {
+            break;
+        }
+        if pass == 1 {
+            let mut p = Params::default();
+            let rows: Vec<String> = todo
+                .iter()
+                .map(|(c, _)| format!("({}, 0, {})", p.push(c.as_str()), p.push(GENESIS)))
+                .collect();
             tx.execute(
-                "INSERT INTO audit_heads (chain, seq, hash) VALUES ($1, 1, $2)",
-                args![e.chain.clone(), GENESIS],
+                format!(
+                    "INSERT INTO audit_heads (chain, seq, hash) VALUES {} ON CONFLICT (chain) DO NOTHING",
+                    rows.join(", ")
+                ),
+                p.args,
             )
             .await?;
-            (1, GENESIS.to_string())
         }
-    };
-    let rec = AuditRecord {
-        chain: e.chain,
-        seq,
-        id: linli_domain::ids::new_id(),
-        at: e.at,
-        user_id: e.user_id,
-        username: e.username,
-        unit_id: e.unit_id,
-        action: e.action,
-        target_type: e.target_type,
-        target_id: e.target_id,
-        result: e.result,
-        reason: e.reason,
-        request_id: e.request_id,
-        ip: e.ip,
-        detail: e.detail,
-        prev_hash,
-    };
-    let hash = rec.compute_hash();
+        let mut p = Params::default();
+        let cases: String = todo
+            .iter()
+            .map(|(c, n)| format!(" WHEN {} THEN {}", p.push(c.as_str()), p.push(*n)))
+            .collect();
+        let keys: Vec<String> = todo.iter().map(|(c, _)| p.push(c.as_str())).collect();
+        let bumped = tx
+            .fetch_all(
+                format!(
+                    "UPDATE audit_heads SET seq = seq + CASE chain{cases} END WHERE chain IN ({})
+                     RETURNING chain, seq, hash",
+                    keys.join(", ")
+                ),
+                p.args,
+                |r| Ok((r.text("chain")?, r.i64("seq")?, r.text("hash")?)),
+            )
+            .await?;
+        for (chain, last, prev) in bumped {
+            let n = todo
+                .iter()
+                .find(|(c, _)| *c == chain)
+                .map_or(0, |(_, n)| *n);
+            heads.insert(chain, (last - n + 1, prev));
+        }
+    }
+    let mut records = Vec::with_capacity(entries.len());
+    for e in entries {
+        // Every entry's chain was bumped above, so the default is never taken.
+        let (seq, prev_hash) = heads.entry(e.chain.clone()).or_default();
+        let rec = AuditRecord {
+            chain: e.chain,
+            seq: *seq,
+            id: linli_domain::ids::new_id(),
+            at: e.at,
+            user_id: e.user_id,
+            username: e.username,
+            unit_id: e.unit_id,
+            action: e.action,
+            target_type: e.target_type,
+            target_id: e.target_id,
+            result: e.result,
+            reason: e.reason,
+            request_id: e.request_id,
+            ip: e.ip,
+            detail: e.detail,
+            prev_hash: prev_hash.clone(),
+        };
+        let hash = rec.compute_hash();
+        *seq += 1;
+        *prev_hash = hash.clone();
+        records.push((rec, hash));
+    }
+    for chunk in records.chunks(1000) {
+        let mut p = Params::default();
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|(r, hash)| {
+                let marks = [
+                    p.push(r.chain.clone()),
+                    p.push(r.seq),
+                    p.push(r.id),
+                    p.push(r.at),
+                    p.push(r.user_id),
+                    p.push(r.username.clone()),
+                    p.push(r.unit_id),
+                    p.push(r.action.clone()),
+                    p.push(r.target_type.clone()),
+                    p.push(r.target_id.clone()),
+                    p.push(r.result.clone()),
+                    p.push(r.reason.clone()),
+                    p.push(r.request_id.clone()),
+                    p.push(r.ip.clone()),
+                    p.push(r.detail.clone()),
+                    p.push(r.prev_hash.clone()),
+                    p.push(hash.clone()),
+                ];
+                format!("({})", marks.join(", "))
+            })
+            .collect();
+        tx.execute(
+            format!("INSERT INTO audit_log ({COLS}) VALUES {}", rows.join(", ")),
+            p.args,
+        )
+        .await?;
+    }
+    let mut p = Params::default();
+    let cases: String = heads
+        .iter()
+        .map(|(c, (_, hash))| {
+            format!(
+                " WHEN {} THEN {}",
+                p.push(c.as_str()),
+                p.push(hash.as_str())
+            )
+        })
+        .collect();
+    let keys: Vec<String> = heads.keys().map(|c| p.push(c.as_str())).collect();
     tx.execute(
-        "INSERT INTO audit_log (chain, seq, id, at, user_id, username, unit_id, action, target_type, target_id, result,
-            reason, request_id, ip, detail, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-        args![
-            rec.chain.clone(), rec.seq, rec.id, rec.at, rec.user_id, rec.username.clone(), rec.unit_id,
-            rec.action.clone(), rec.target_type.clone(), rec.target_id.clone(), rec.result.clone(), rec.reason.clone(),
-            rec.request_id.clone(), rec.ip.clone(), rec.detail.clone(), rec.prev_hash.clone(), hash.clone()
-        ],
+        format!(
+            "UPDATE audit_heads SET hash = CASE chain{cases} END WHERE chain IN ({})",
+            keys.join(", ")
+        ),
+        p.args,
     )
     .await?;
-    tx.execute(
-        "UPDATE audit_heads SET hash = $1 WHERE chain = $2",
-        args![hash, rec.chain.clone()],
-    )
-    .await?;
-    Ok(rec)
+    Ok(records.into_iter().map(|(r, _)| r).collect())
 }
 
 const COLS: &str = "chain, seq, id, at, user_id, username, unit_id, action, target_type, target_id, result, reason,

@@ -244,45 +244,60 @@ fn life_args(c: &CaseRow) -> Vec<Arg> {
 }
 
 pub async fn insert(tx: &mut Tx, c: &CaseRow) -> Result<(), StoreError> {
-    let mut a = args![
-        c.tenant.clone(),
-        c.id,
-        c.number.clone(),
-        c.channel.key(),
-        c.external_id.clone(),
-        c.life.request_type.key(),
-        c.life.urgency.key(),
-        c.life.state.key(),
-        c.title.clone(),
-        c.description.clone(),
-        c.category_id,
-        c.category_code.clone(),
-        c.category_name.clone(),
-        c.catalogue_version,
-        c.address.clone(),
-        c.lat_e6,
-        c.lng_e6,
-        c.grid_id,
-        c.community_id,
-        c.requester_name.clone(),
-        c.requester_phone.clone(),
-        c.phone_masked.clone(),
-        c.phone_hash.clone(),
-        c.life.anonymous,
-        c.owner_id,
-        c.owner_path.clone()
-    ];
-    a.extend(life_args(c));
-    a.extend(args![c.created_by, c.created_at, c.updated_at, c.version]);
-    let placeholders: Vec<String> = (1..=a.len()).map(|i| format!("${i}")).collect();
-    tx.execute(
-        format!(
-            "INSERT INTO cases ({COLUMNS}) VALUES ({})",
-            placeholders.join(", ")
-        ),
-        a,
-    )
-    .await?;
+    insert_many(tx, &[c]).await
+}
+
+/// Rows per multi-row INSERT: a case row binds about 65 values, and SQLite takes at most 32,766
+/// per statement (PostgreSQL 65,535).
+const CASES_PER_STATEMENT: usize = 200;
+
+/// New cases in as few statements as their count allows (intake's group commit).
+pub async fn insert_many(tx: &mut Tx, cases: &[&CaseRow]) -> Result<(), StoreError> {
+    for chunk in cases.chunks(CASES_PER_STATEMENT) {
+        let mut p = Params::default();
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|c| {
+                let mut a = args![
+                    c.tenant.clone(),
+                    c.id,
+                    c.number.clone(),
+                    c.channel.key(),
+                    c.external_id.clone(),
+                    c.life.request_type.key(),
+                    c.life.urgency.key(),
+                    c.life.state.key(),
+                    c.title.clone(),
+                    c.description.clone(),
+                    c.category_id,
+                    c.category_code.clone(),
+                    c.category_name.clone(),
+                    c.catalogue_version,
+                    c.address.clone(),
+                    c.lat_e6,
+                    c.lng_e6,
+                    c.grid_id,
+                    c.community_id,
+                    c.requester_name.clone(),
+                    c.requester_phone.clone(),
+                    c.phone_masked.clone(),
+                    c.phone_hash.clone(),
+                    c.life.anonymous,
+                    c.owner_id,
+                    c.owner_path.clone()
+                ];
+                a.extend(life_args(c));
+                a.extend(args![c.created_by, c.created_at, c.updated_at, c.version]);
+                let marks: Vec<String> = a.into_iter().map(|v| p.push(v)).collect();
+                format!("({})", marks.join(", "))
+            })
+            .collect();
+        tx.execute(
+            format!("INSERT INTO cases ({COLUMNS}) VALUES {}", rows.join(", ")),
+            p.args,
+        )
+        .await?;
+    }
     Ok(())
 }
 
@@ -397,33 +412,59 @@ pub async fn add_parties(
     parties: &[(Uuid, &str, &str)],
     since: Ts,
 ) -> Result<(), StoreError> {
-    if parties.is_empty() {
-        return Ok(());
-    }
-    let mut p = Params::default();
-    let rows: Vec<String> = parties
+    let rows: Vec<NewParty<'_>> = parties
         .iter()
-        .map(|(unit, role, path)| {
-            format!(
-                "({}, {}, {}, {}, {}, {})",
-                p.push(tenant),
-                p.push(case_id),
-                p.push(*unit),
-                p.push(*role),
-                p.push(*path),
-                p.push(since)
-            )
+        .map(|&(unit_id, role, unit_path)| NewParty {
+            tenant,
+            case_id,
+            unit_id,
+            role,
+            unit_path,
+            since,
         })
         .collect();
-    tx.execute(
-        format!(
-            "INSERT INTO case_parties (tenant, case_id, unit_id, role, unit_path, since) VALUES {}
-             ON CONFLICT (tenant, case_id, unit_id, role) DO NOTHING",
-            rows.join(", ")
-        ),
-        p.args,
-    )
-    .await?;
+    add_parties_many(tx, &rows).await
+}
+
+/// A party row to add; several cases' parties can go in one statement.
+#[derive(Debug, Clone, Copy)]
+pub struct NewParty<'a> {
+    pub tenant: &'a str,
+    pub case_id: Uuid,
+    pub unit_id: Uuid,
+    pub role: &'a str,
+    pub unit_path: &'a str,
+    pub since: Ts,
+}
+
+/// Parties of one or many cases; a party already on its case is left as it is.
+pub async fn add_parties_many(tx: &mut Tx, parties: &[NewParty<'_>]) -> Result<(), StoreError> {
+    for chunk in parties.chunks(1000) {
+        let mut p = Params::default();
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|n| {
+                format!(
+                    "({}, {}, {}, {}, {}, {})",
+                    p.push(n.tenant),
+                    p.push(n.case_id),
+                    p.push(n.unit_id),
+                    p.push(n.role),
+                    p.push(n.unit_path),
+                    p.push(n.since)
+                )
+            })
+            .collect();
+        tx.execute(
+            format!(
+                "INSERT INTO case_parties (tenant, case_id, unit_id, role, unit_path, since) VALUES {}
+                 ON CONFLICT (tenant, case_id, unit_id, role) DO NOTHING",
+                rows.join(", ")
+            ),
+            p.args,
+        )
+        .await?;
+    }
     Ok(())
 }
 
@@ -470,25 +511,43 @@ pub struct Event {
 }
 
 pub async fn insert_event(tx: &mut Tx, e: &Event) -> Result<(), StoreError> {
-    tx.execute(
-        "INSERT INTO case_events (tenant, case_id, seq, at, action, from_state, to_state, actor_id, actor_name,
-            actor_unit, note, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        args![
-            e.tenant.clone(),
-            e.case_id,
-            e.seq,
-            e.at,
-            e.action.clone(),
-            e.from_state.clone(),
-            e.to_state.clone(),
-            e.actor_id,
-            e.actor_name.clone(),
-            e.actor_unit,
-            e.note.clone(),
-            e.data.clone()
-        ],
-    )
-    .await?;
+    insert_events(tx, &[e]).await
+}
+
+/// Timeline rows of one or many cases in as few statements as their count allows.
+pub async fn insert_events(tx: &mut Tx, events: &[&Event]) -> Result<(), StoreError> {
+    for chunk in events.chunks(500) {
+        let mut p = Params::default();
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|e| {
+                let marks = [
+                    p.push(e.tenant.clone()),
+                    p.push(e.case_id),
+                    p.push(e.seq),
+                    p.push(e.at),
+                    p.push(e.action.clone()),
+                    p.push(e.from_state.clone()),
+                    p.push(e.to_state.clone()),
+                    p.push(e.actor_id),
+                    p.push(e.actor_name.clone()),
+                    p.push(e.actor_unit),
+                    p.push(e.note.clone()),
+                    p.push(e.data.clone()),
+                ];
+                format!("({})", marks.join(", "))
+            })
+            .collect();
+        tx.execute(
+            format!(
+                "INSERT INTO case_events (tenant, case_id, seq, at, action, from_state, to_state, actor_id,
+                    actor_name, actor_unit, note, data) VALUES {}",
+                rows.join(", ")
+            ),
+            p.args,
+        )
+        .await?;
+    }
     Ok(())
 }
 
