@@ -351,11 +351,13 @@ pub async fn create(app: &App, p: &Principal, n: NewCase) -> Result<(CaseRow, bo
         row,
     };
     let Some(answer) = answer else {
-        return app.filer.file(app, filing).await;
+        let filed = app.filer.file(app, filing).await;
+        app.counts.forget(p.user_id);
+        return filed;
     };
     // A consultation answered on the spot is filed and disposed of in one transaction.
     let cal = calendar::current(app).await?;
-    write_tx!(app, |tx| {
+    let filed = write_tx!(app, |tx| {
         let (row, new) = filer::write_filings(&mut tx, &[&filing]).await?.remove(0);
         if !new {
             (row, false)
@@ -380,7 +382,9 @@ pub async fn create(app: &App, p: &Principal, n: NewCase) -> Result<(CaseRow, bo
             .await?;
             (out, true)
         }
-    })
+    });
+    app.counts.forget(p.user_id);
+    filed
 }
 
 /// Audit chains per district are split into this many for case events (ADR 0003): a district
@@ -938,7 +942,7 @@ pub async fn act(
     let cal = calendar::current(app).await?;
     let now = app.now();
     let atts = input.attachments.clone();
-    write_tx!(app, |tx| {
+    let done = write_tx!(app, |tx| {
         let current = repo::get_tx(&mut tx, &c.tenant, c.id)
             .await?
             .ok_or(AppError::NotFound("工单"))?;
@@ -957,7 +961,9 @@ pub async fn act(
         }
         let (life, change) = base.life.apply(&cmd, now, &cal)?;
         step(&mut tx, p, &base, life, &change, &cmd, now, &atts, &units).await?
-    })
+    });
+    app.counts.forget(p.user_id);
+    done
 }
 
 /// The sweeper's step on one case: raise whatever alarm is due, exactly once (the version check
@@ -1084,29 +1090,108 @@ linli_domain::keyed! {
 /// Most a queue count counts: past it the tab says "999+" rather than scan further.
 pub const QUEUE_COUNT_CAP: i64 = 1000;
 
+/// How long a reader's tab counts are reused. They are badges, not figures: counting a
+/// street's queues at a million cases takes a second or more, and a dispatcher paging through a
+/// queue should not pay for it on every page.
+pub const QUEUE_COUNT_TTL_SECS: i64 = 15;
+
+/// Recent tab counts per reader and filter set ([`queue_counts`]). A reader's own steps drop
+/// their counts, so the badges follow what they just did; others' steps show within the TTL.
+#[derive(Default)]
+pub struct CountCache {
+    map: Mutex<HashMap<Uuid, HashMap<String, Counted>>>,
+}
+
+/// When a reader's counts were taken, and the counts.
+type Counted = (Ts, Vec<(Queue, i64)>);
+
+impl CountCache {
+    /// Forget the counts of the reader who just changed a case.
+    pub fn forget(&self, user: Uuid) {
+        if let Ok(mut g) = self.map.lock() {
+            g.remove(&user);
+        }
+    }
+}
+
+/// Readers past whom the cache is emptied rather than grown.
+const COUNT_CACHE_MAX: usize = 10_000;
+
+/// What a reader's counts depend on: its scope and the filters (not the queue, paging or time,
+/// which every count sets for itself).
+fn count_key(f: &ScopeFilter, base: &repo::ListQuery) -> String {
+    let q = repo::ListQuery {
+        states: Vec::new(),
+        clock: None,
+        whistle_open: false,
+        before: None,
+        limit: 0,
+        now: Ts(0),
+        ..base.clone()
+    };
+    format!("{f:?}|{q:?}")
+}
+
+/// The caller's tab counts if they were counted in the last [`QUEUE_COUNT_TTL_SECS`] (the
+/// console then shows them at once; otherwise it asks for them after the page is up).
+pub fn cached_queue_counts(
+    app: &App,
+    p: &Principal,
+    base: &repo::ListQuery,
+) -> Option<Vec<(Queue, i64)>> {
+    let f: ScopeFilter = p.authz.filter(Permission::CaseRead);
+    let key = count_key(&f, base);
+    let now = app.now();
+    let g = app.counts.map.lock().ok()?;
+    g.get(&p.user_id)?
+        .get(&key)
+        .filter(|(at, _)| now.0 - at.0 < QUEUE_COUNT_TTL_SECS * 1_000_000)
+        .map(|(_, c)| c.clone())
+}
+
 /// How many cases each queue (all but [`Queue::All`]) holds for the caller under the filters of
-/// `base` (its queue, paging and limit ignored), each counted up to [`QUEUE_COUNT_CAP`].
+/// `base` (its queue, paging and limit ignored), each counted up to [`QUEUE_COUNT_CAP`]; the
+/// queues are counted side by side, and the result is kept for [`QUEUE_COUNT_TTL_SECS`].
 pub async fn queue_counts(
     app: &App,
     p: &Principal,
     base: &repo::ListQuery,
 ) -> Result<Vec<(Queue, i64)>> {
     p.require(Permission::CaseRead)?;
+    if let Some(c) = cached_queue_counts(app, p, base) {
+        return Ok(c);
+    }
     let f: ScopeFilter = p.authz.filter(Permission::CaseRead);
-    let mut out = Vec::new();
-    for queue in Queue::ALL.iter().filter(|q| **q != Queue::All) {
+    let now = app.now();
+    let queues: Vec<Queue> = Queue::ALL
+        .iter()
+        .copied()
+        .filter(|q| *q != Queue::All)
+        .collect();
+    let counts = futures::future::try_join_all(queues.iter().map(|queue| {
         let mut q = repo::ListQuery {
             states: Vec::new(),
             clock: None,
             whistle_open: false,
             before: None,
-            now: app.now(),
+            now,
             tenants: tenants_reached(p),
             via_parties: small_units_only(p),
             ..base.clone()
         };
         queue.apply(&mut q);
-        out.push((*queue, repo::count(&app.db, &f, &q, QUEUE_COUNT_CAP).await?));
+        let f = &f;
+        async move { repo::count(&app.db, f, &q, QUEUE_COUNT_CAP).await }
+    }))
+    .await?;
+    let out: Vec<(Queue, i64)> = queues.into_iter().zip(counts).collect();
+    if let Ok(mut g) = app.counts.map.lock() {
+        if g.len() >= COUNT_CACHE_MAX {
+            g.clear();
+        }
+        g.entry(p.user_id)
+            .or_default()
+            .insert(count_key(&f, base), (now, out.clone()));
     }
     Ok(out)
 }

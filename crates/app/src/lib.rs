@@ -77,6 +77,8 @@ pub struct App {
     pub models: Arc<intake::Models>,
     /// New cases, written in groups ([`filer`]).
     pub filer: Arc<filer::Filer>,
+    /// Workbench tab counts, briefly reused ([`cases::queue_counts`]).
+    pub counts: Arc<cases::CountCache>,
 }
 
 impl App {
@@ -98,6 +100,7 @@ impl App {
             grants: Arc::default(),
             models: Arc::default(),
             filer: Arc::default(),
+            counts: Arc::default(),
         }
     }
 

@@ -42,6 +42,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0004_open311.sql"),
         postgres: include_str!("../../../migrations/postgres/0004_open311.sql"),
     },
+    Migration {
+        version: 5,
+        name: "queue_counts",
+        sqlite: include_str!("../../../migrations/sqlite/0005_queue_counts.sql"),
+        postgres: include_str!("../../../migrations/postgres/0005_queue_counts.sql"),
+    },
 ];
 
 impl Migration {

@@ -305,9 +305,16 @@ async fn a_case_through_the_console_from_intake_to_dispatch() {
     let district = console_login(&t, "dongcheng").await;
     let list = district.get_html("/console/cases").await;
     assert_eq!(list.status, 200);
-    // The active tab, with how many cases wait in it (this one case).
+    // The active tab; how many cases wait in it (this one case) comes with the tabs' counts.
     assert_eq!(
         text_of(&list.text, ".nav-tabs .nav-link.active").as_deref(),
+        Some("待立案")
+    );
+    let tabs = district
+        .get_html(&attr(&list.text, "#queue-tabs", "hx-get").unwrap())
+        .await;
+    assert_eq!(
+        text_of(&tabs.text, ".nav-tabs .nav-link.active").as_deref(),
         Some("待立案 1")
     );
     assert!(
@@ -366,19 +373,35 @@ async fn a_case_through_the_console_from_intake_to_dispatch() {
     assert!(attr(&page.text, "form[action$='/dispatch']", "action").is_some());
     let list = district.get_html("/console/cases?queue=to_dispatch").await;
     assert!(list.text.contains(&format!("/console/cases/{id}")));
-    // The counts follow: none left to register, one to dispatch.
-    assert_eq!(
-        text_of(
-            &list.text,
-            ".nav-tabs a[href^='/console/cases?queue=pending'] .badge"
-        )
-        .as_deref(),
-        Some("0")
-    );
-    assert_eq!(
-        text_of(&list.text, ".nav-tabs .nav-link.active .badge").as_deref(),
-        Some("1")
-    );
+    // The page comes before its counts: the tabs fetch them once it is shown.
+    assert!(text_of(&list.text, ".nav-tabs .badge").is_none());
+    let counts_url = attr(&list.text, "#queue-tabs", "hx-get").unwrap();
+    assert!(counts_url.starts_with("/console/cases/tabs?queue=to_dispatch"));
+    let tabs = district.get_html(&counts_url).await;
+    // The counts follow the step: none left to register, one to dispatch.
+    for page in [
+        &tabs.text,
+        &district
+            .get_html("/console/cases?queue=to_dispatch")
+            .await
+            .text,
+    ] {
+        assert_eq!(
+            text_of(
+                page,
+                ".nav-tabs a[href^='/console/cases?queue=pending'] .badge"
+            )
+            .as_deref(),
+            Some("0")
+        );
+        assert_eq!(
+            text_of(page, ".nav-tabs .nav-link.active .badge").as_deref(),
+            Some("1")
+        );
+    }
+    // Counted a moment ago, they come with the page, and the tabs ask for nothing.
+    let again = district.get_html("/console/cases?queue=to_dispatch").await;
+    assert!(attr(&again.text, "#queue-tabs", "hx-get").is_none());
 
     // The same form again, on the version it was read at, is stale.
     let r = district

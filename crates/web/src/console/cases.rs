@@ -35,6 +35,7 @@ use crate::error::status_of;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/console/cases", get(workbench))
+        .route("/console/cases/tabs", get(tabs_fragment))
         .route("/console/cases/new", get(new_page).post(create))
         .route("/console/cases/history", get(history))
         .route("/console/cases/categories", get(categories))
@@ -171,12 +172,21 @@ async fn rows(s: &AppState, p: &Principal, cases: Vec<CaseRow>) -> Vec<Row> {
         .collect()
 }
 
+/// The workbench's queue tabs.
+#[derive(Template)]
+#[template(path = "_case_tabs.html")]
+struct Tabs {
+    /// (href, label, active, count — none for 全部, or while not yet counted)
+    items: Vec<(String, &'static str, bool, Option<String>)>,
+    /// Where the counts come from when the page has none yet.
+    counts_url: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "cases_list.html")]
 struct ListPage {
     shell: Shell,
-    /// (href, label, active, count — none for 全部)
-    tabs: Vec<(String, &'static str, bool, Option<String>)>,
+    tabs: Tabs,
     queue: &'static str,
     q: String,
     channels: Vec<Opt>,
@@ -267,13 +277,21 @@ async fn assessment_filters(
     Ok(keep.join("&"))
 }
 
-async fn workbench(
-    State(s): State<AppState>,
-    ConsoleAuth(p): ConsoleAuth,
-    ApiQuery(q): ApiQuery<ListParams>,
-) -> Result<Response, PageError> {
-    let fail = fail(&s, &p, ACTIVE);
-    p.require(Permission::CaseRead).map_err(&fail)?;
+/// A workbench request understood: the queue, the list query, and its filters as a query
+/// string to carry through tabs and pages.
+struct Wanted {
+    queue: Queue,
+    lq: ListQuery,
+    text: String,
+    channel: Option<Channel>,
+    urgency: Option<Urgency>,
+    before: Option<Uuid>,
+    filters: String,
+    assessed: bool,
+}
+
+async fn wanted(s: &AppState, p: &Principal, q: &ListParams) -> Result<Wanted, AppError> {
+    p.require(Permission::CaseRead)?;
     // A figure's link lists all its cases, whatever their state.
     let from_figure = !q.measure.trim().is_empty() || !q.unit.trim().is_empty();
     let default = if from_figure {
@@ -287,15 +305,14 @@ async fn workbench(
         default
     } else {
         Queue::parse(&q.queue)
-            .ok_or_else(|| AppError::invalid("invalid_queue", "没有这个工作台队列"))
-            .map_err(&fail)?
+            .ok_or_else(|| AppError::invalid("invalid_queue", "没有这个工作台队列"))?
     };
     let text: String = q.q.trim().chars().take(64).collect();
-    let channel = choice(&q.channel, Channel::parse, "受理渠道").map_err(&fail)?;
-    let urgency = choice(&q.urgency, Urgency::parse, "紧急程度").map_err(&fail)?;
+    let channel = choice(&q.channel, Channel::parse, "受理渠道")?;
+    let urgency = choice(&q.urgency, Urgency::parse, "紧急程度")?;
     let before = match q.before.trim() {
         "" => None,
-        b => Some(parse_id(b, "分页位置").map_err(&fail)?),
+        b => Some(parse_id(b, "分页位置")?),
     };
     let mut lq = ListQuery {
         channel,
@@ -306,14 +323,7 @@ async fn workbench(
         ..Default::default()
     };
     queue.apply(&mut lq);
-    let assess = assessment_filters(&s, &p, &q, &mut lq)
-        .await
-        .map_err(&fail)?;
-    let mut found = linli_app::cases::list(&s.app, &p, &lq)
-        .await
-        .map_err(&fail)?;
-    let more = found.len() as i64 > PAGE;
-    found.truncate(PAGE as usize);
+    let assess = assessment_filters(s, p, q, &mut lq).await?;
     let mut filters = format!(
         "q={}&channel={}&urgency={}",
         urlencode(&text),
@@ -324,32 +334,85 @@ async fn workbench(
         filters.push('&');
         filters.push_str(&assess);
     }
-    let base = format!("/console/cases?queue={}&{filters}", queue.key());
+    Ok(Wanted {
+        queue,
+        lq,
+        text,
+        channel,
+        urgency,
+        before,
+        filters,
+        assessed: !assess.is_empty(),
+    })
+}
+
+/// The queue tabs, with their counts when known.
+fn tabs(w: &Wanted, counts: Option<&[(Queue, i64)]>) -> Tabs {
+    let items = Queue::ALL
+        .iter()
+        .map(|x| {
+            let count =
+                counts
+                    .and_then(|c| c.iter().find(|(q, _)| q == x))
+                    .map(|(_, n)| match *n {
+                        n if n >= linli_app::cases::QUEUE_COUNT_CAP => {
+                            format!("{}+", linli_app::cases::QUEUE_COUNT_CAP - 1)
+                        }
+                        n => n.to_string(),
+                    });
+            (
+                format!("/console/cases?queue={}&{}", x.key(), w.filters),
+                x.label(),
+                *x == w.queue,
+                count,
+            )
+        })
+        .collect();
+    Tabs {
+        items,
+        // Counting a street's queues at a million cases takes a while: the page comes first
+        // and the tabs fetch their counts after it.
+        counts_url: counts
+            .is_none()
+            .then(|| format!("/console/cases/tabs?queue={}&{}", w.queue.key(), w.filters)),
+    }
+}
+
+/// The queue tabs alone, with their counts: fetched by the workbench after it is shown.
+async fn tabs_fragment(
+    State(s): State<AppState>,
+    ConsoleAuth(p): ConsoleAuth,
+    ApiQuery(q): ApiQuery<ListParams>,
+) -> Result<Response, PageError> {
+    let fail = fail(&s, &p, ACTIVE);
+    let w = wanted(&s, &p, &q).await.map_err(&fail)?;
+    let counts = linli_app::cases::queue_counts(&s.app, &p, &w.lq)
+        .await
+        .map_err(&fail)?;
+    Ok(render(&tabs(&w, Some(&counts))))
+}
+
+async fn workbench(
+    State(s): State<AppState>,
+    ConsoleAuth(p): ConsoleAuth,
+    ApiQuery(q): ApiQuery<ListParams>,
+) -> Result<Response, PageError> {
+    let fail = fail(&s, &p, ACTIVE);
+    let w = wanted(&s, &p, &q).await.map_err(&fail)?;
+    let (queue, lq) = (w.queue, &w.lq);
+    let mut found = linli_app::cases::list(&s.app, &p, lq)
+        .await
+        .map_err(&fail)?;
+    let more = found.len() as i64 > PAGE;
+    found.truncate(PAGE as usize);
+    let base = format!("/console/cases?queue={}&{}", queue.key(), w.filters);
     let next = if more {
         found.last().map(|c| format!("{base}&before={}", c.id))
     } else {
         None
     };
-    let counts = linli_app::cases::queue_counts(&s.app, &p, &lq)
-        .await
-        .map_err(&fail)?;
-    let tabs = Queue::ALL
-        .iter()
-        .map(|x| {
-            let count = counts.iter().find(|(q, _)| q == x).map(|(_, n)| match *n {
-                n if n >= linli_app::cases::QUEUE_COUNT_CAP => {
-                    format!("{}+", linli_app::cases::QUEUE_COUNT_CAP - 1)
-                }
-                n => n.to_string(),
-            });
-            (
-                format!("/console/cases?queue={}&{filters}", x.key()),
-                x.label(),
-                *x == queue,
-                count,
-            )
-        })
-        .collect();
+    let cached = linli_app::cases::cached_queue_counts(&s.app, &p, lq);
+    let tabs = tabs(&w, cached.as_deref());
     let rows = rows(&s, &p, found).await;
     let shell =
         Shell::new(&p, &s.app, "工单工作台", ACTIVE).flash_from(q.ok.as_deref(), q.err.as_deref());
@@ -357,14 +420,14 @@ async fn workbench(
         shell,
         tabs,
         queue: queue.key(),
-        filtered: !text.is_empty() || channel.is_some() || urgency.is_some() || !assess.is_empty(),
+        filtered: !w.text.is_empty() || w.channel.is_some() || w.urgency.is_some() || w.assessed,
         measure: lq.measure.map(|m| m.label()),
-        q: text,
-        channels: opts(Channel::ALL, Channel::key, Channel::label, channel),
-        urgencies: opts(Urgency::ALL, Urgency::key, Urgency::label, urgency),
+        q: w.text.clone(),
+        channels: opts(Channel::ALL, Channel::key, Channel::label, w.channel),
+        urgencies: opts(Urgency::ALL, Urgency::key, Urgency::label, w.urgency),
         rows,
         next,
-        first: before.map(|_| base),
+        first: w.before.map(|_| base),
         can_create: p.authz.has(Permission::CaseCreate),
     }))
 }
