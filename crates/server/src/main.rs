@@ -2,6 +2,7 @@
 //! catalogue, verify the audit trail, classify request text, benchmark. Run `linli --help`.
 #![forbid(unsafe_code)]
 
+mod address;
 mod apikey;
 mod bench;
 mod catalogue;
@@ -71,6 +72,11 @@ enum Command {
     Classify {
         #[command(subcommand)]
         action: classify::ClassifyCmd,
+    },
+    /// Address resolution to division codes: resolve, eval, bench (docs/address.md).
+    Address {
+        #[command(subcommand)]
+        action: address::AddressCmd,
     },
     /// Benchmarks against a baseline measured in the same run (see docs/benchmarks.md). Each
     /// works on a fresh database: a temporary SQLite file by default, or a new database on the
@@ -151,6 +157,7 @@ fn main() -> std::process::ExitCode {
             } => cli::audit_verify(cfg).await,
             Command::Bench { what } => bench::run(what, bench_url).await,
             Command::Classify { action } => classify::run(action),
+            Command::Address { action } => address::run(action),
         }
     });
     match result {
