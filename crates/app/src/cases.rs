@@ -534,6 +534,16 @@ async fn commit(
         },
     )
     .await?;
+    crate::notify::enqueue(
+        tx,
+        &[crate::notify::CaseEvent {
+            case: &after,
+            action: rec.action,
+            to: rec.to,
+        }],
+        now,
+    )
+    .await?;
     for n in notices {
         repo::insert_notice(
             tx,
@@ -1106,6 +1116,13 @@ pub struct CountCache {
 type Counted = (Ts, Vec<(Queue, i64)>);
 
 impl CountCache {
+    /// Forget every reader's counts (benchmarks measure counting from cold).
+    pub fn clear(&self) {
+        if let Ok(mut g) = self.map.lock() {
+            g.clear();
+        }
+    }
+
     /// Forget the counts of the reader who just changed a case.
     pub fn forget(&self, user: Uuid) {
         if let Ok(mut g) = self.map.lock() {

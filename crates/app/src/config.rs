@@ -20,6 +20,39 @@ pub struct AppConfig {
     /// Retrain each district's intake classifier from its finished cases this often (hours);
     /// 0 turns the schedule off (training on demand still works).
     pub classifier_retrain_hours: i64,
+    /// Notifications: SMS to requesters, webhooks to outside systems.
+    pub notify: NotifyConfig,
+}
+
+/// The `[app.notify]` section (docs/notifications.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NotifyConfig {
+    /// Tries before a delivery becomes a dead letter.
+    pub max_attempts: i64,
+    /// How long a worker holds a claimed delivery before another may take it (seconds).
+    pub lease_secs: i64,
+    /// How long one webhook or gateway request may take (seconds).
+    pub timeout_secs: u64,
+    /// The SMS gateway: empty logs each message (development); otherwise an HTTPS endpoint
+    /// that takes `POST {"id","phone","text"}` with `Authorization: Bearer <sms_token>`.
+    pub sms_url: String,
+    pub sms_token: String,
+    /// The signature at the head of every text message (短信签名).
+    pub sms_sign: String,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            max_attempts: 8,
+            lease_secs: 60,
+            timeout_secs: 10,
+            sms_url: String::new(),
+            sms_token: String::new(),
+            sms_sign: "邻里".to_string(),
+        }
+    }
 }
 
 impl Default for AppConfig {
@@ -32,6 +65,7 @@ impl Default for AppConfig {
             totp_issuer: "邻里".to_string(),
             platform_name: "邻里社区综合管理服务平台".to_string(),
             classifier_retrain_hours: 24,
+            notify: NotifyConfig::default(),
         }
     }
 }

@@ -15,6 +15,9 @@
 //! fails for a reason the retry helper does not cure, each of its cases is written again on its
 //! own, so one bad case answers with its own error and never takes the others down.
 //!
+//! Each new case's `case.received` event goes to the notification outbox in the same
+//! transaction ([`crate::notify`]).
+//!
 //! The write runs in a task of its own, so a caller that goes away (a client hanging up) cannot
 //! cancel a transaction that carries other callers' cases.
 
@@ -27,6 +30,7 @@ use linli_store::repo::cases::{self as repo, CaseRow, Event as TimelineEvent, Ne
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+use crate::notify::CaseEvent;
 use crate::{App, AppError, Result};
 
 /// Cases per write transaction.
@@ -181,6 +185,15 @@ pub async fn write_filings(tx: &mut Tx, filings: &[&Filing]) -> Result<Vec<Filed
         let events: Vec<&TimelineEvent> = new.iter().map(|f| &f.event).collect();
         repo::insert_events(tx, &events).await?;
         audit_repo::append_many(tx, new.iter().map(|f| f.audit.clone()).collect()).await?;
+        let told: Vec<CaseEvent<'_>> = new
+            .iter()
+            .map(|f| CaseEvent {
+                case: &f.row,
+                action: &f.event.action,
+                to: f.row.life.state,
+            })
+            .collect();
+        crate::notify::enqueue(tx, &told, filings[0].row.created_at).await?;
     }
     let mut filed: Vec<Filed> = Vec::with_capacity(outs.len());
     for o in outs {

@@ -37,6 +37,7 @@ pub mod error;
 pub mod filer;
 pub mod intake;
 pub mod jobs;
+pub mod notify;
 pub mod open311;
 pub mod org;
 pub mod pi;
@@ -79,6 +80,8 @@ pub struct App {
     pub filer: Arc<filer::Filer>,
     /// Workbench tab counts, briefly reused ([`cases::queue_counts`]).
     pub counts: Arc<cases::CountCache>,
+    /// The HTTP client of webhook and SMS deliveries ([`notify`]).
+    pub notifier: Arc<notify::Notifier>,
 }
 
 impl App {
@@ -101,6 +104,7 @@ impl App {
             models: Arc::default(),
             filer: Arc::default(),
             counts: Arc::default(),
+            notifier: Arc::default(),
         }
     }
 

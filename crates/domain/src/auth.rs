@@ -54,6 +54,7 @@ permissions! {
     CalendarManage = "calendar.manage", "维护工作日历";
     AssessmentRead = "assessment.read", "查看考核统计";
     Open311Manage = "open311.manage", "管理 Open311 接入密钥";
+    NotifyManage = "notify.manage", "管理消息推送（Webhook 订阅与投递）";
 }
 
 /// How far an assignment reaches from the unit it is held at.
@@ -111,7 +112,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
     BuiltinRole {
         key: "sys_admin",
         name: "系统管理员",
-        description: "维护组织架构、人员账号、接口令牌和 Open311 接入密钥；不能查阅审计日志",
+        description: "维护组织架构、人员账号、接口令牌、Open311 接入密钥和消息推送；不能查阅审计日志",
         permissions: &[
             OrgRead,
             OrgManage,
@@ -122,6 +123,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             TokenManage,
             CalendarManage,
             Open311Manage,
+            NotifyManage,
         ],
         default_scope: DataScope::Subtree,
         require_totp: false,

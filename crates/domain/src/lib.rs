@@ -14,6 +14,7 @@ pub mod clock;
 pub mod ids;
 mod keyed;
 pub mod media;
+pub mod notify;
 pub mod open311;
 pub mod org;
 pub mod password;

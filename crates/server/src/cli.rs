@@ -161,6 +161,12 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {
         std::time::Duration::from_secs(300),
     ));
 
+    let notifier = tokio::spawn(linli_app::notify::run_notifier(
+        app.clone(),
+        format!("{}:{}", addr, std::process::id()),
+        std::time::Duration::from_secs(2),
+    ));
+
     let router = linli_web::router(app.clone(), web);
     axum::serve(
         listener,
@@ -171,6 +177,7 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {
     housekeeping.abort();
     sweeper.abort();
     models.abort();
+    notifier.abort();
     app.db.close().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)

@@ -48,6 +48,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0005_queue_counts.sql"),
         postgres: include_str!("../../../migrations/postgres/0005_queue_counts.sql"),
     },
+    Migration {
+        version: 6,
+        name: "notify",
+        sqlite: include_str!("../../../migrations/sqlite/0006_notify.sql"),
+        postgres: include_str!("../../../migrations/postgres/0006_notify.sql"),
+    },
 ];
 
 impl Migration {

@@ -12,6 +12,7 @@ mod console;
 mod console_cases;
 mod import;
 mod intake;
+mod notify;
 mod open311;
 mod permissions;
 mod process;

@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod cases;
 pub mod catalogue;
 pub mod jobs;
+pub mod notify;
 pub mod open311;
 pub mod org;
 pub mod roles;

@@ -10,6 +10,7 @@ pub(crate) mod audit;
 pub(crate) mod cases;
 pub(crate) mod catalogue;
 pub(crate) mod intake;
+mod notify;
 mod open311_keys;
 mod org;
 mod session;
@@ -36,6 +37,7 @@ use crate::AppState;
         users::unlock, users::force_logout, users::roles_of, users::grant, users::revoke,
         admin::roles, admin::role_totp, admin::tokens, admin::create_token, admin::revoke_token,
         open311_keys::list, open311_keys::create, open311_keys::revoke,
+        notify::list, notify::create, notify::delete, notify::deliveries, notify::retry,
         audit::list, audit::verify,
         cases::create, cases::list, cases::queues, cases::get_one, cases::by_number, cases::step, cases::requester, cases::notices,
         cases::upload, cases::attachments, cases::download,
@@ -51,7 +53,7 @@ use crate::AppState;
         (name = "session", description = "登录与会话"),
         (name = "org", description = "组织架构：市/区/街道/社区/网格/部门"),
         (name = "users", description = "人员账号与授权"),
-        (name = "admin", description = "角色、接口令牌、Open311 接入密钥"),
+        (name = "admin", description = "角色、接口令牌、Open311 接入密钥、消息推送"),
         (name = "audit", description = "审计日志"),
         (name = "cases", description = "工单：受理、立案、派遣、办理、核实、回访、督办"),
         (name = "whistle", description = "吹哨报到：街道吹哨、部门响应报到、一哨一考"),
@@ -129,6 +131,13 @@ pub fn routes() -> Router<AppState> {
             get(open311_keys::list).post(open311_keys::create),
         )
         .route("/api/v1/open311-keys/{id}", delete(open311_keys::revoke))
+        .route("/api/v1/webhooks", get(notify::list).post(notify::create))
+        .route("/api/v1/webhooks/{id}", delete(notify::delete))
+        .route("/api/v1/deliveries", get(notify::deliveries))
+        .route(
+            "/api/v1/deliveries/{tenant}/{id}/retry",
+            post(notify::retry),
+        )
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/audit/verify", get(audit::verify))
         .route("/api/v1/cases", get(cases::list).post(cases::create))
