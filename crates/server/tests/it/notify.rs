@@ -421,3 +421,77 @@ async fn only_notification_administrators_reach_the_api() {
         409
     );
 }
+
+#[tokio::test]
+async fn the_console_page_adds_subscriptions_and_sends_dead_letters_again() {
+    use crate::console::{console_login, csrf_of};
+    let t = spawn_app().await;
+    let rx = receiver().await;
+    let admin = console_login(&t, "admin").await;
+    let csrf = csrf_of(&admin).await;
+    let district = t.unit_id("110101").await;
+    // A bad address comes back with the form as filled and the reason.
+    let r = admin
+        .post_form(
+            "/console/notify",
+            &[
+                ("csrf", &csrf),
+                ("name", "对接"),
+                ("unit_id", &district),
+                ("url", "ftp://x"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(
+        attr(&r.text, "#hook-name", "value").as_deref(),
+        Some("对接")
+    );
+    let r = admin
+        .post_form(
+            "/console/notify",
+            &[
+                ("csrf", &csrf),
+                ("name", "区网格化中心"),
+                ("unit_id", &district),
+                ("url", &rx.url),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let secret = text_of(&r.text, "#secret").unwrap();
+    assert!(secret.starts_with("whsec_"));
+    let page = admin.get_html("/console/notify").await;
+    assert!(!page.text.contains(&secret), "the secret is shown once");
+    assert_eq!(
+        text_of(&page.text, "#webhooks tbody td.fw-medium").as_deref(),
+        Some("区网格化中心")
+    );
+    // A delivery that keeps failing shows under 投递失败 with its error, and goes out again.
+    rx.status.store(500, Ordering::SeqCst);
+    let hotline = t.login("hotline").await;
+    file(&hotline, true).await;
+    for _ in 0..8 {
+        linli_app::notify::deliver_once(&t.app, "a").await.unwrap();
+        t.clock.advance_secs(6 * 3600 + 1);
+    }
+    let admin = console_login(&t, "admin").await;
+    let csrf = csrf_of(&admin).await;
+    let page = admin.get_html("/console/notify?state=dead").await;
+    assert!(page.text.contains("对方答复 HTTP 500"), "{}", page.text);
+    let action = attr(&page.text, "#deliveries form", "action").unwrap();
+    rx.status.store(200, Ordering::SeqCst);
+    let r = admin.post_form(&action, &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        linli_app::notify::deliver_once(&t.app, "a").await.unwrap(),
+        1
+    );
+    let page = admin.get_html("/console/notify?state=delivered").await;
+    assert!(attr(&page.text, "#deliveries tbody a", "href").is_some());
+    // Others have no such page.
+    for user in ["grid01", "dongcheng", "auditor"] {
+        let c = console_login(&t, user).await;
+        assert_eq!(c.get_html("/console/notify").await.status, 403, "{user}");
+    }
+}

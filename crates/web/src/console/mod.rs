@@ -11,6 +11,7 @@ mod audit;
 mod cases;
 mod catalogue;
 pub(crate) mod login;
+mod notify;
 mod open311;
 mod org;
 mod profile;
@@ -43,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         .merge(users::routes())
         .merge(admin::routes())
         .merge(open311::routes())
+        .merge(notify::routes())
         .merge(audit::routes())
         .merge(cases::routes())
         .merge(whistle::routes())
@@ -131,6 +133,12 @@ const NAV: &[(&str, &str, &str, Option<Permission>)] = &[
         "Open311 密钥",
         "外部 311 客户端提交诉求的接入密钥",
         Some(Permission::Open311Manage),
+    ),
+    (
+        "/console/notify",
+        "消息推送",
+        "Webhook 订阅与短信、推送的投递记录",
+        Some(Permission::NotifyManage),
     ),
     (
         "/console/audit",
