@@ -24,6 +24,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use linli_domain::case::Channel;
 use linli_store::Tx;
 use linli_store::repo::audit::{self as audit_repo, Entry};
 use linli_store::repo::cases::{self as repo, CaseRow, Event as TimelineEvent, NewParty};
@@ -140,18 +141,39 @@ pub async fn write_filings(tx: &mut Tx, filings: &[&Filing]) -> Result<Vec<Filed
         Known(Box<CaseRow>),
         SameAs(usize),
     }
+    // Every repeat of the batch in one query, then in order: a key the database knows, or one
+    // an earlier filing of the batch takes.
+    let keys: Vec<(&str, Channel, &str)> = filings
+        .iter()
+        .filter_map(|f| {
+            let r = &f.row;
+            r.external_id
+                .as_deref()
+                .map(|x| (r.tenant.as_str(), r.channel, x))
+        })
+        .collect();
+    let mut known: HashMap<(String, Channel, String), CaseRow> = repo::by_externals(tx, &keys)
+        .await?
+        .into_iter()
+        .filter_map(|c| {
+            let x = c.external_id.clone()?;
+            Some(((c.tenant.clone(), c.channel, x), c))
+        })
+        .collect();
     let mut outs = Vec::with_capacity(filings.len());
-    let mut seen: HashMap<(&str, &str, &str), usize> = HashMap::new();
+    let mut seen: HashMap<(&str, Channel, &str), usize> = HashMap::new();
     for (i, f) in filings.iter().enumerate() {
         let r = &f.row;
         if let Some(x) = r.external_id.as_deref() {
-            let key = (r.tenant.as_str(), r.channel.key(), x);
+            let key = (r.tenant.as_str(), r.channel, x);
             if let Some(&first) = seen.get(&key) {
                 outs.push(Out::SameAs(first));
                 continue;
             }
-            if let Some(known) = repo::by_external(tx, &r.tenant, r.channel, x).await? {
-                outs.push(Out::Known(Box::new(known)));
+            if let Some(row) = known.remove(&(r.tenant.clone(), r.channel, x.to_string())) {
+                // Later repeats of the same key answer with the same stored case.
+                seen.insert(key, i);
+                outs.push(Out::Known(Box::new(row)));
                 continue;
             }
             seen.insert(key, i);

@@ -152,6 +152,13 @@ async fn repeats_are_recognised_within_a_batch_and_against_the_database() {
     let d = filing(4, Some("x-2"));
     let (row, new) = f.app.filer.file(&f.app, d).await.unwrap();
     assert_eq!((row.id, new), (c.row.id, false));
+    // Two repeats of a stored case in one batch both answer with it.
+    let (e, g) = (filing(5, Some("x-1")), filing(6, Some("x-1")));
+    let out = write_tx!(f.app, |tx| { write_filings(&mut tx, &[&e, &g]).await? }).unwrap();
+    assert_eq!(
+        out.iter().map(|(r, new)| (r.id, *new)).collect::<Vec<_>>(),
+        vec![(a.row.id, false), (a.row.id, false)]
+    );
     assert_eq!(count(&f.app, "cases").await, 2);
     assert_eq!(count(&f.app, "audit_log").await, 2);
 }

@@ -354,6 +354,31 @@ pub async fn by_external(
     .await
 }
 
+/// The cases already filed under any of `keys` (`tenant`, `channel`, `external_id`), in one
+/// statement: intake's group commit checks a whole batch's repeats at once.
+pub async fn by_externals(
+    tx: &mut Tx,
+    keys: &[(&str, Channel, &str)],
+) -> Result<Vec<CaseRow>, StoreError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut p = Params::default();
+    let rows: Vec<String> = keys
+        .iter()
+        .map(|(t, c, x)| format!("({}, {}, {})", p.push(*t), p.push(c.key()), p.push(*x)))
+        .collect();
+    tx.fetch_all(
+        format!(
+            "SELECT {COLUMNS} FROM cases WHERE (tenant, channel, external_id) IN ({})",
+            rows.join(", ")
+        ),
+        p.args,
+        from_row,
+    )
+    .await
+}
+
 /// Write `c`'s lifecycle (and the few header fields a step may change) if the stored version is
 /// still `c.version - 1`. False when someone else changed the case first.
 pub async fn update(tx: &mut Tx, c: &CaseRow) -> Result<bool, StoreError> {
