@@ -38,4 +38,27 @@ fi
 if [ -x "$georeport_venv/bin/python" ]; then
   export LINLI_GEOREPORT_PYTHON="$georeport_venv/bin/python"
 fi
+# The resident portal's browser test drives Debian's Chromium through playwright-core (npm) on a
+# phone-sized viewport. Install both when missing (Chromium only where apt may be used); the
+# test is skipped with a note when they are missing, unless LINLI_REQUIRE_BROWSER=1 (CI).
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  if DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null 2>&1 &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null 2>&1; }; then
+    echo "installed chromium for the portal browser test"
+  else
+    echo "WARNING: could not install chromium; the portal browser test will be skipped" >&2
+  fi
+fi
+playwright_dir="${XDG_CACHE_HOME:-$HOME/.cache}/linli-playwright"
+if [ ! -d "$playwright_dir/node_modules/playwright-core" ] && command -v npm >/dev/null 2>&1; then
+  mkdir -p "$playwright_dir"
+  if (cd "$playwright_dir" && { [ -f package.json ] || echo '{"private":true}' >package.json; } &&
+    npm install --silent --no-audit --no-fund playwright-core@1 >/dev/null 2>&1); then
+    echo "installed playwright-core for the portal browser test"
+  else
+    echo "WARNING: could not install playwright-core; the portal browser test will be skipped" >&2
+  fi
+fi
+export LINLI_PLAYWRIGHT_DIR="$playwright_dir"
 cargo test --workspace --locked

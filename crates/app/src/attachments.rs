@@ -83,11 +83,12 @@ impl Attachment {
     }
 }
 
-/// Check `bytes` by content and size, store them, and record the file as an attachment of
+/// Check `bytes` by content and size, take a photo's metadata out (GPS position, camera,
+/// time: [`media::strip_metadata`]), store what is left, and record the file as an attachment of
 /// `case_id` not yet linked to any step.
 ///
 /// Does not check permissions (see the module comment). Refusals carry the keys
-/// `empty_file`, `unsupported_media` and `too_large` with a Chinese message. The blob is
+/// `empty_file`, `unsupported_media`, `damaged_media` and `too_large` with a Chinese message. The blob is
 /// written before the row: if the row then fails, what is left is an unreferenced blob, which is
 /// harmless (content-addressed, so a later upload of the same content reuses it).
 pub async fn save(
@@ -98,8 +99,9 @@ pub async fn save(
     filename: &str,
     bytes: &[u8],
 ) -> Result<Attachment> {
-    let found = media::check(bytes, &app.media)
+    let (found, clean) = media::accept(bytes, &app.media)
         .map_err(|refusal| AppError::invalid(refusal.key(), refusal.message()))?;
+    let bytes = clean.as_slice();
     let sha256 = hex::encode(Sha256::digest(bytes));
     let storage_key = content_key(tenant, &sha256)?;
     let size = i64::try_from(bytes.len())

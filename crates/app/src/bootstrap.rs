@@ -353,6 +353,8 @@ pub async fn load_demo(app: &App, demo_password: Option<&str>) -> Result<Option<
     crate::whistle::ensure_demo(app, &system_principal(app, ctx.clone()).await?, "110101").await?;
     // The district's dispatch catalogue (needs the departments above).
     crate::catalogue::demo::load(app, &ctx).await?;
+    // 阳光社区: a few notices for the residents' portal.
+    crate::portal::ensure_demo_notices(app, &system_principal(app, ctx.clone()).await?).await?;
     // Accounts.
     if users::by_username(&app.db, DEMO_USERS[0].0)
         .await?

@@ -31,6 +31,12 @@ pub enum AppError {
     /// A step the case's state (or the rules) do not admit now; `key` is specific.
     #[error("{message}")]
     Refused { key: &'static str, message: String },
+    /// Too many requests from one phone number or one address; try again later.
+    #[error("{0}")]
+    RateLimited(String),
+    /// An outside service the request needs (the SMS gateway) did not answer.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("服务器内部错误")]
     Internal(String),
     #[error("数据库错误")]
@@ -58,6 +64,8 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::Stale => "stale_version",
             AppError::Refused { key, .. } => key,
+            AppError::RateLimited(_) => "rate_limited",
+            AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
             AppError::Store(StoreError::Unique(_)) => "conflict",
             AppError::Store(_) => "internal",

@@ -84,6 +84,12 @@ pub async fn suggest_categories(
     text: &str,
 ) -> Result<CategorySuggestions> {
     catalogue::for_reading(app, p, tenant).await?;
+    suggest_in(app, tenant, text).await
+}
+
+/// [`suggest_categories`] without the permission check, for callers that decided who may ask
+/// (the resident portal asks for its own district's public catalogue).
+pub(crate) async fn suggest_in(app: &App, tenant: &str, text: &str) -> Result<CategorySuggestions> {
     let Some((_, suggester)) = app.models.get(tenant) else {
         return Ok(CategorySuggestions {
             problem: Some("本区尚未训练分类模型".into()),

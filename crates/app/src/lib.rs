@@ -41,6 +41,7 @@ pub mod notify;
 pub mod open311;
 pub mod org;
 pub mod pi;
+pub mod portal;
 pub mod principal;
 pub mod tokens;
 pub mod units;

@@ -191,21 +191,38 @@ pub async fn send(app: &App, d: &Delivery) -> std::result::Result<(), String> {
             let text = Topic::parse(&d.topic)
                 .and_then(|t| t.sms_text(&cfg.sms_sign, &case.number))
                 .ok_or("该事件没有短信模板")?;
-            if cfg.sms_url.trim().is_empty() {
-                tracing::info!(delivery = %d.id, to = %pi::mask_phone(&phone), text = %text, "SMS (log sender)");
-                return Ok(());
-            }
-            let r = client
-                .post(cfg.sms_url.trim())
-                .bearer_auth(&cfg.sms_token)
-                .json(&serde_json::json!({"id": d.id, "phone": phone, "text": text}))
-                .send()
-                .await
-                .map_err(|e| format!("短信网关请求失败：{}", without_url(e)))?;
-            answered(r.status())
+            send_sms(app, d.id, &phone, &text).await
         }
         None => Err(format!("未知的投递方式 {}", d.sink)),
     }
+}
+
+/// Send one text message through the configured sender: the log sender when `sms_url` is
+/// empty (development: the text goes to the server log with the number masked), otherwise the
+/// HTTP gateway (`POST {"id","phone","text"}` with the bearer token). `id` is stable over
+/// retries, so the gateway can drop a repeat.
+pub async fn send_sms(
+    app: &App,
+    id: Uuid,
+    phone: &str,
+    text: &str,
+) -> std::result::Result<(), String> {
+    let cfg = &app.cfg.notify;
+    if cfg.sms_url.trim().is_empty() {
+        tracing::info!(message_id = %id, to = %pi::mask_phone(phone), text = %text, "SMS (log sender)");
+        return Ok(());
+    }
+    let client = app
+        .notifier
+        .client(Duration::from_secs(cfg.timeout_secs.max(1)))?;
+    let r = client
+        .post(cfg.sms_url.trim())
+        .bearer_auth(&cfg.sms_token)
+        .json(&serde_json::json!({"id": id, "phone": phone, "text": text}))
+        .send()
+        .await
+        .map_err(|e| format!("短信网关请求失败：{}", without_url(e)))?;
+    answered(r.status())
 }
 
 fn answered(status: reqwest::StatusCode) -> std::result::Result<(), String> {

@@ -539,7 +539,13 @@ fn number(v: Option<&str>, what: &str) -> Result<Option<f64>> {
 
 /// The location must lie in China and, when the jurisdiction's boundary is known, inside it.
 /// The district's name is looked up only to word a refusal.
-async fn check_location(app: &App, s: &Settings, tenant: &str, lat: f64, lng: f64) -> Result<()> {
+pub(crate) async fn check_location(
+    app: &App,
+    s: &Settings,
+    tenant: &str,
+    lat: f64,
+    lng: f64,
+) -> Result<()> {
     if !dom::in_china_box(lng, lat) {
         let hint = if dom::in_china_box(lat, lng) {
             "，lat 与 long 可能填反了 (lat and long may be swapped)"
@@ -1043,6 +1049,54 @@ pub async fn request(app: &App, s: &Settings, tenant: &str, number: &str) -> Res
         .await?
         .pop()
         .ok_or(AppError::NotFound("诉求"))
+}
+
+/// Farthest a "nearby" search reaches, in metres.
+pub const MAX_NEARBY_METRES: f64 = 3000.0;
+
+/// Public requests of the last 90 days located within `metres` of a point, nearest first (the
+/// portal's 附近的事: residents see a problem is already known before they report it again).
+pub async fn nearby(
+    app: &App,
+    s: &Settings,
+    tenant: &str,
+    lat: f64,
+    lng: f64,
+    metres: f64,
+) -> Result<Vec<(PublicRequest, f64)>> {
+    if !dom::in_china_box(lng, lat) {
+        return Err(AppError::invalid(
+            "location_outside",
+            "位置不在中国境内，请使用 WGS84 经纬度",
+        ));
+    }
+    let r = metres.clamp(50.0, MAX_NEARBY_METRES);
+    let dlat = r / 111_320.0;
+    let dlng = r / (111_320.0 * lat.to_radians().cos().max(0.1));
+    let e6 = |x: f64| (x * 1e6).round() as i64;
+    let now = app.now();
+    let mut q = public_query(s, tenant);
+    q.from = Some(now.plus_secs(-dom::WINDOW_DAYS * 86_400));
+    q.bbox = Some([
+        e6(lat - dlat),
+        e6(lat + dlat),
+        e6(lng - dlng),
+        e6(lng + dlng),
+    ]);
+    q.limit = 200;
+    let rows = repo::public_cases(&app.db, &q).await?;
+    let mut found: Vec<(PublicRequest, f64)> = to_public(app, rows)
+        .await?
+        .into_iter()
+        .filter_map(|p| {
+            let (la, lo) = (p.case.lat_e6? as f64 / 1e6, p.case.lng_e6? as f64 / 1e6);
+            let d = linli_domain::geo::metres_between(lat, lng, la, lo);
+            (d <= r).then_some((p, d))
+        })
+        .collect();
+    found.sort_by(|a, b| a.1.total_cmp(&b.1));
+    found.truncate(50);
+    Ok(found)
 }
 
 /// The request id a token (returned by a POST) stands for.

@@ -55,6 +55,7 @@ permissions! {
     AssessmentRead = "assessment.read", "查看考核统计";
     Open311Manage = "open311.manage", "管理 Open311 接入密钥";
     NotifyManage = "notify.manage", "管理消息推送（Webhook 订阅与投递）";
+    NoticePublish = "notice.publish", "发布、撤回居民公告（阳光社区）";
 }
 
 /// How far an assignment reaches from the unit it is held at.
@@ -160,6 +161,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             CasePersonal,
             CatalogueManage,
             AssessmentRead,
+            NoticePublish,
         ],
         default_scope: DataScope::Subtree,
         require_totp: false,
@@ -180,6 +182,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             CasePersonal,
             WhistleBlow,
             AssessmentRead,
+            NoticePublish,
         ],
         default_scope: DataScope::Subtree,
         require_totp: false,
@@ -187,9 +190,15 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
     BuiltinRole {
         key: "community_staff",
         name: "社区工作者",
-        description: "社区受理、走访、核实与服务",
+        description: "社区受理、走访、核实、服务与居民公告",
         permissions: &[
-            OrgRead, UserRead, CaseCreate, CaseRead, CaseHandle, CaseVerify,
+            OrgRead,
+            UserRead,
+            CaseCreate,
+            CaseRead,
+            CaseHandle,
+            CaseVerify,
+            NoticePublish,
         ],
         default_scope: DataScope::Subtree,
         require_totp: false,

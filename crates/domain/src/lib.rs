@@ -11,6 +11,7 @@ pub mod calendar;
 pub mod case;
 pub mod catalogue;
 pub mod clock;
+pub mod geo;
 pub mod ids;
 mod keyed;
 pub mod media;

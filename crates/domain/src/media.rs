@@ -9,6 +9,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod strip;
+pub use strip::{Damaged, strip_metadata};
+
 /// The broad kind of an accepted file; stored as `image` / `audio`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -96,7 +99,12 @@ impl MediaLimits {
 pub enum MediaRefusal {
     Empty,
     Unsupported,
-    TooLarge { kind: MediaKind, limit: u64 },
+    /// The format is known but its structure does not parse.
+    Damaged,
+    TooLarge {
+        kind: MediaKind,
+        limit: u64,
+    },
 }
 
 impl MediaRefusal {
@@ -104,6 +112,7 @@ impl MediaRefusal {
         match self {
             MediaRefusal::Empty => "empty_file",
             MediaRefusal::Unsupported => "unsupported_media",
+            MediaRefusal::Damaged => "damaged_media",
             MediaRefusal::TooLarge { .. } => "too_large",
         }
     }
@@ -116,6 +125,7 @@ impl MediaRefusal {
                  和音频（MP3、WAV、AMR、M4A/AAC、OGG/Opus）"
                     .to_string()
             }
+            MediaRefusal::Damaged => "文件已损坏或不完整，请重新拍摄或选择".to_string(),
             MediaRefusal::TooLarge { kind, limit } => {
                 format!("{}不能超过 {}", kind.label(), human_size(*limit))
             }
@@ -155,6 +165,17 @@ pub fn check(bytes: &[u8], limits: &MediaLimits) -> Result<Media, MediaRefusal> 
         });
     }
     Ok(media)
+}
+
+/// [`check`] an upload and take the metadata out of a photo ([`strip_metadata`]): the bytes
+/// to store.
+pub fn accept(bytes: &[u8], limits: &MediaLimits) -> Result<(Media, Vec<u8>), MediaRefusal> {
+    let media = check(bytes, limits)?;
+    let clean = match media.kind {
+        MediaKind::Image => strip_metadata(bytes, media.mime).map_err(|_| MediaRefusal::Damaged)?,
+        MediaKind::Audio => bytes.to_vec(),
+    };
+    Ok((media, clean))
 }
 
 /// The format of `bytes` from its leading bytes, if it is one we accept.

@@ -108,6 +108,7 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("无法监听 {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     println!("邻里 Linli {} 已启动", env!("CARGO_PKG_VERSION"));
+    println!("  居民端  http://{addr}/");
     println!("  控制台  http://{addr}/console");
     println!("  接口    http://{addr}/api/docs");
     println!("  Open311 http://{addr}/open311/v2/services.json");
@@ -144,6 +145,13 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {
                     Ok(n) if n > 0 => tracing::info!(purged = n, "expired sessions removed"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "session purge failed"),
+                }
+                match linli_app::portal::purge(&app).await {
+                    Ok(n) if n > 0 => {
+                        tracing::info!(purged = n, "expired portal sessions and codes removed")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "portal purge failed"),
                 }
             }
         }

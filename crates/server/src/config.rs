@@ -63,6 +63,11 @@ pub struct WebSection {
     pub body_limit_bytes: usize,
     pub request_timeout_secs: u64,
     pub trust_proxy: bool,
+    /// Where the resident portal's map opens: [lat, lng] (WGS84).
+    pub map_center: [f64; 2],
+    /// Map tile URL template for the portal (`https://tiles.example/{z}/{x}/{y}.png`); empty: a
+    /// plain background.
+    pub map_tile_url: String,
 }
 
 impl Default for WebSection {
@@ -73,6 +78,8 @@ impl Default for WebSection {
             body_limit_bytes: d.body_limit,
             request_timeout_secs: d.request_timeout.as_secs(),
             trust_proxy: d.trust_proxy,
+            map_center: [d.map_center.0, d.map_center.1],
+            map_tile_url: d.map_tile_url,
         }
     }
 }
@@ -151,6 +158,8 @@ impl Config {
             request_timeout: std::time::Duration::from_secs(self.web.request_timeout_secs.max(1)),
             trust_proxy: self.web.trust_proxy,
             open311: self.open311_settings()?,
+            map_center: (self.web.map_center[0], self.web.map_center[1]),
+            map_tile_url: self.web.map_tile_url.trim().to_string(),
         })
     }
 

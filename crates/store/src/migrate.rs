@@ -54,6 +54,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0006_notify.sql"),
         postgres: include_str!("../../../migrations/postgres/0006_notify.sql"),
     },
+    Migration {
+        version: 7,
+        name: "portal",
+        sqlite: include_str!("../../../migrations/sqlite/0007_portal.sql"),
+        postgres: include_str!("../../../migrations/postgres/0007_portal.sql"),
+    },
 ];
 
 impl Migration {

@@ -15,6 +15,8 @@ macro_rules! assets {
 
 assets! {
     "css/linli.css" => "text/css; charset=utf-8",
+    "css/portal.css" => "text/css; charset=utf-8",
+    "js/portal.js" => "text/javascript; charset=utf-8",
     "js/linli.js" => "text/javascript; charset=utf-8",
     "img/logo.svg" => "image/svg+xml",
     "vendor/tabler/tabler.min.css" => "text/css; charset=utf-8",

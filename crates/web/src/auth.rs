@@ -107,7 +107,9 @@ pub async fn authenticate(State(s): State<AppState>, req: Request, next: Next) -
     };
     // Open311 clients authenticate with their api_key, never with a session or a bearer token,
     // so neither is looked at (nor is a session's CSRF token asked of them).
-    if req.uri().path().starts_with("/open311/") {
+    // The resident portal has its own session and CSRF token ([`crate::portal`]).
+    if req.uri().path().starts_with("/open311/") || crate::portal::is_portal_path(req.uri().path())
+    {
         let mut req = req;
         req.extensions_mut().insert(ctx);
         return next.run(req).await;

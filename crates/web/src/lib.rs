@@ -3,6 +3,8 @@
 //! - `/api/v1/…`: JSON API (OpenAPI at `/api/v1/openapi.json`, Swagger UI at `/api/docs`),
 //!   authenticated by session cookie (+ `X-CSRF-Token` on writes) or `Authorization: Bearer`.
 //! - `/console/…` and `/login`: the staff console, server-rendered (askama + htmx).
+//! - `/` and `/signin`, `/report`, `/my`, `/notices`, `/nearby`, `/c/…`: the resident portal
+//!   (its own phone-code session; [`portal`]).
 //! - `/open311/v2/…`: Open311 GeoReport v2 (JSON and XML) for outside 311 clients; reads are
 //!   public, filing takes an Open311 API key.
 //! - `/healthz`, `/readyz`, `/metrics`, `/static/…`.
@@ -18,6 +20,7 @@ pub mod console;
 pub mod error;
 pub mod metrics;
 pub mod open311;
+pub mod portal;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +28,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use linli_app::App;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -42,8 +45,14 @@ pub struct WebConfig {
     pub request_timeout: Duration,
     /// Trust `X-Forwarded-For` from a reverse proxy for the client address in audit rows.
     pub trust_proxy: bool,
-    /// The Open311 endpoints: jurisdiction, boundaries, public channels.
+    /// The Open311 endpoints: jurisdiction, boundaries, public channels (the resident portal
+    /// files into the same jurisdiction and shows the same public cases).
     pub open311: linli_app::open311::Settings,
+    /// Where the portal's map opens (WGS84 lat, lng).
+    pub map_center: (f64, f64),
+    /// A map tile URL template (`https://…/{z}/{x}/{y}.png`, WGS84/Web Mercator tiles); empty:
+    /// a plain background with a scale (intranets without a tile server).
+    pub map_tile_url: String,
 }
 
 impl Default for WebConfig {
@@ -54,6 +63,8 @@ impl Default for WebConfig {
             request_timeout: Duration::from_secs(30),
             trust_proxy: false,
             open311: linli_app::open311::Settings::default(),
+            map_center: (39.9288, 116.4164),
+            map_tile_url: String::new(),
         }
     }
 }
@@ -73,7 +84,6 @@ pub fn router(app: App, web: WebConfig) -> Router {
     };
     let x_request_id = header::HeaderName::from_static("x-request-id");
     Router::new()
-        .route("/", get(|| async { Redirect::to("/console") }))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::render))
@@ -81,6 +91,7 @@ pub fn router(app: App, web: WebConfig) -> Router {
         .merge(api::routes())
         .merge(console::routes())
         .merge(open311::routes())
+        .merge(portal::routes())
         .fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -15,5 +15,6 @@ mod intake;
 mod notify;
 mod open311;
 mod permissions;
+mod portal;
 mod process;
 mod support;

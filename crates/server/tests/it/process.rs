@@ -58,7 +58,13 @@ fn start(mut cmd: Command) -> (Server, String) {
     for line in lines.by_ref() {
         let line = line.unwrap();
         if let Some(i) = line.find("http://") {
-            base = Some(line[i..].trim_end_matches("/console").trim().to_string());
+            base = Some(
+                line[i..]
+                    .trim()
+                    .trim_end_matches("/console")
+                    .trim_end_matches('/')
+                    .to_string(),
+            );
             break;
         }
     }
@@ -441,4 +447,150 @@ pub(crate) fn tempdir() -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("linli-two-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&d).unwrap();
     d
+}
+
+/// A webhook receiver that keeps the first request hanging (the server is killed while it
+/// waits) and answers every later one; it records the event and delivery ids it is sent.
+struct Hanging {
+    url: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Hanging {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn hanging_receiver() -> Hanging {
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>> = Default::default();
+    let s = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |h: axum::http::HeaderMap, body: String| {
+            let s = s.clone();
+            async move {
+                let hv = |k: &str| {
+                    h.get(k)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                let first = {
+                    let mut g = s.lock().unwrap();
+                    g.push((hv("x-linli-event"), hv("x-linli-delivery"), body));
+                    g.len() == 1
+                };
+                if first {
+                    tokio::time::sleep(Duration::from_secs(120)).await;
+                }
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Hanging { url, seen, task }
+}
+
+/// `linli serve` is killed while a webhook delivery is in flight; after a restart the delivery
+/// is sent again with the same event and delivery ids (so the receiver can tell the repeat) and
+/// settled once.
+#[tokio::test]
+async fn a_server_killed_mid_delivery_delivers_after_restart_with_the_same_ids() {
+    let t = TestDb::empty().await;
+    let dir = tempdir();
+    let rx = hanging_receiver().await;
+    let serve = || {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--demo"])
+            .env("LINLI_DATABASE_URL", &t.url)
+            .env("LINLI_DATA_DIR", &dir)
+            .env("LINLI_ADMIN_PASSWORD", ADMIN_PW)
+            .env("LINLI_DEMO_PASSWORD", "Demo-Pass-2026")
+            .env(
+                "LINLI_PI_KEY",
+                "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            )
+            .env("LINLI_APP__NOTIFY__LEASE_SECS", "3")
+            .env("LINLI_APP__NOTIFY__TIMEOUT_SECS", "60")
+            .env("RUST_LOG", "warn");
+        start(cmd)
+    };
+    let (mut first, base) = serve();
+    // The administrator subscribes the district; the hotline files one anonymous case.
+    let admin = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let r: serde_json::Value = admin
+        .post(format!("{base}/api/v1/session"))
+        .json(&json!({"username": "admin", "password": ADMIN_PW}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let admin = (admin, r["csrf_token"].as_str().unwrap().to_string());
+    let district: String =
+        t.db.fetch_optional(
+            "SELECT id FROM org_units WHERE code = '110101'",
+            vec![],
+            |r| r.uuid("id"),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .to_string();
+    api_post(
+        &admin,
+        format!("{base}/api/v1/webhooks"),
+        json!({"name": "区网格中心", "district_id": district, "url": rx.url, "topics": "case.received"}),
+    )
+    .await;
+    let hotline = api_login(&base, "hotline").await;
+    api_post(
+        &hotline,
+        format!("{base}/api/v1/cases"),
+        json!({"channel": "hotline", "request_type": "help", "title": "井盖缺失",
+            "description": "路口井盖缺失", "anonymous": true}),
+    )
+    .await;
+    // The delivery is in flight (the receiver holds it): kill the server.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while rx.seen.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(rx.seen.lock().unwrap().len(), 1, "first try arrived");
+    first.kill();
+    let in_flight =
+        "SELECT COUNT(*) FROM outbox WHERE sink = 'webhook' AND state = 'pending' AND attempts = 1";
+    assert_eq!(count(&t.db, in_flight).await, 1, "claimed, not settled");
+
+    // A new server takes the delivery up once the dead one's lease lapses.
+    let (_second, _) = serve();
+    let delivered = "SELECT COUNT(*) FROM outbox WHERE sink = 'webhook' AND state = 'delivered'";
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while count(&t.db, delivered).await < 1 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(count(&t.db, delivered).await, 1);
+    let seen = rx.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "sent once more after the restart, not more");
+    assert_eq!(seen[0].0, seen[1].0, "same event id");
+    assert_eq!(seen[0].1, seen[1].1, "same delivery id");
+    assert_eq!(seen[0].2, seen[1].2, "same payload");
+    assert_eq!(
+        count(
+            &t.db,
+            "SELECT COUNT(*) FROM outbox WHERE sink = 'webhook' AND attempts = 2"
+        )
+        .await,
+        1
+    );
 }

@@ -31,13 +31,18 @@ pub async fn spawn_app() -> TestApp {
 
 /// [`spawn_app`] with the HTTP layer's settings given (e.g. Open311 boundaries).
 pub async fn spawn_app_with(web: linli_web::WebConfig) -> TestApp {
+    spawn_app_full(web, AppConfig::default()).await
+}
+
+/// [`spawn_app`] with both the HTTP layer's and the application's settings given.
+pub async fn spawn_app_full(web: linli_web::WebConfig, cfg: AppConfig) -> TestApp {
     let db = TestDb::new().await;
     let clock = FakeClock::at(T0);
     let blobs = TempDir::new("attachments");
     let app = App::new(
         db.db.clone(),
         Arc::new(clock.clone()),
-        AppConfig::default(),
+        cfg,
         linli_app::BlobStore::fs(blobs.path()),
     );
     linli_app::bootstrap::ensure_base(&app, "测试平台")
@@ -194,33 +199,24 @@ impl Client {
     }
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Resp {
         let rb = self.http.post(format!("{}{path}", self.base)).form(form);
-        let r = rb.send().await.unwrap();
-        let status = r.status().as_u16();
-        let headers = r.headers().clone();
-        let text = r.text().await.unwrap();
-        Resp {
-            status,
-            body: Value::Null,
-            text,
-            headers,
-        }
+        html(rb.send().await.unwrap()).await
     }
     pub async fn get_html(&self, path: &str) -> Resp {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        let headers = r.headers().clone();
-        let text = r.text().await.unwrap();
-        Resp {
-            status,
-            body: Value::Null,
-            text,
-            headers,
-        }
+        let rb = self.http.get(format!("{}{path}", self.base));
+        html(rb.send().await.unwrap()).await
+    }
+}
+
+/// A response read as a page (no JSON body).
+pub async fn html(r: reqwest::Response) -> Resp {
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let text = r.text().await.unwrap();
+    Resp {
+        status,
+        body: Value::Null,
+        text,
+        headers,
     }
 }
 

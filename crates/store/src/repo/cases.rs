@@ -329,6 +329,23 @@ pub async fn locate(db: &Db, id: Uuid) -> Result<Option<CaseRow>, StoreError> {
     .await
 }
 
+/// Cases filed with a phone number of this blind index, newest first, in every district (the
+/// resident portal's "我的诉求"; the caller proved the resident holds the number).
+pub async fn with_phone_hash(
+    db: &Db,
+    phone_hash: &str,
+    limit: i64,
+) -> Result<Vec<CaseRow>, StoreError> {
+    db.fetch_all(
+        format!(
+            "SELECT {COLUMNS} FROM cases WHERE phone_hash = $1 ORDER BY received_at DESC LIMIT $2"
+        ),
+        args![phone_hash, limit],
+        from_row,
+    )
+    .await
+}
+
 pub async fn by_number(db: &Db, number: &str) -> Result<Option<CaseRow>, StoreError> {
     db.fetch_optional(
         format!("SELECT {COLUMNS} FROM cases WHERE number = $1"),

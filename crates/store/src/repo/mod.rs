@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod notify;
 pub mod open311;
 pub mod org;
+pub mod portal;
 pub mod roles;
 pub mod sessions;
 pub mod tokens;

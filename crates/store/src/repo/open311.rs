@@ -278,6 +278,8 @@ pub struct PublicQuery {
     /// Received in `[from, to]`.
     pub from: Option<Ts>,
     pub to: Option<Ts>,
+    /// Located inside `[lat_lo, lat_hi] × [lng_lo, lng_hi]` (degrees × 10^6).
+    pub bbox: Option<[i64; 4]>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -334,6 +336,15 @@ pub async fn public_cases(db: &Db, q: &PublicQuery) -> Result<Vec<PublicCase>, S
         }
         if let Some(t) = q.to {
             wh.push(format!("c.received_at <= {}", p.push(t)));
+        }
+        if let Some([lat_lo, lat_hi, lng_lo, lng_hi]) = q.bbox {
+            wh.push(format!(
+                "c.lat_e6 BETWEEN {} AND {} AND c.lng_e6 BETWEEN {} AND {}",
+                p.push(lat_lo),
+                p.push(lat_hi),
+                p.push(lng_lo),
+                p.push(lng_hi)
+            ));
         }
     }
     let limit = p.push(q.limit.clamp(1, 1000));

@@ -11,6 +11,7 @@ mod audit;
 mod cases;
 mod catalogue;
 pub(crate) mod login;
+mod notices;
 mod notify;
 mod open311;
 mod org;
@@ -45,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admin::routes())
         .merge(open311::routes())
         .merge(notify::routes())
+        .merge(notices::routes())
         .merge(audit::routes())
         .merge(cases::routes())
         .merge(whistle::routes())
@@ -139,6 +141,12 @@ const NAV: &[(&str, &str, &str, Option<Permission>)] = &[
         "消息推送",
         "Webhook 订阅与短信、推送的投递记录",
         Some(Permission::NotifyManage),
+    ),
+    (
+        "/console/notices",
+        "居民公告",
+        "向居民端发布社区、街道公告（阳光社区）",
+        Some(Permission::NoticePublish),
     ),
     (
         "/console/audit",
