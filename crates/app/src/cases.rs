@@ -325,7 +325,9 @@ pub async fn create(app: &App, p: &Principal, n: NewCase) -> Result<(CaseRow, bo
     if let Some(c) = &community {
         parties.push((c.id, "community", c.path.clone()));
     }
+    let terms = crate::search::terms(&app.search.segmenter(), &row, &[]);
     let filing = Filing {
+        terms,
         event: TimelineEvent {
             tenant: tenant.clone(),
             case_id: id,
@@ -952,6 +954,7 @@ pub async fn act(
     let cal = calendar::current(app).await?;
     let now = app.now();
     let atts = input.attachments.clone();
+    let seg = app.search.segmenter();
     let done = write_tx!(app, |tx| {
         let current = repo::get_tx(&mut tx, &c.tenant, c.id)
             .await?
@@ -970,7 +973,12 @@ pub async fn act(
             }
         }
         let (life, change) = base.life.apply(&cmd, now, &cal)?;
-        step(&mut tx, p, &base, life, &change, &cmd, now, &atts, &units).await?
+        let out = step(&mut tx, p, &base, life, &change, &cmd, now, &atts, &units).await?;
+        // What the index holds changed: a reply's text, or the category.
+        if action == Action::Reply || recategorized.is_some() {
+            crate::search::reindex_tx(&mut tx, &seg, &out).await?;
+        }
+        out
     });
     app.counts.forget(p.user_id);
     done
@@ -1197,6 +1205,7 @@ pub async fn queue_counts(
             ..base.clone()
         };
         queue.apply(&mut q);
+        text_filter(app, &mut q);
         let f = &f;
         async move { repo::count(&app.db, f, &q, QUEUE_COUNT_CAP).await }
     }))
@@ -1232,10 +1241,28 @@ impl Queue {
     }
 }
 
+/// A list's free text: a case number (or a piece of one) is matched on the number; words go to
+/// the full-text index ([`crate::search`]). Text with nothing searchable in it (only function
+/// words, punctuation) falls back to "number, title or address contains".
+pub fn text_filter(app: &App, q: &mut repo::ListQuery) {
+    let Some(text) = q.q.as_deref() else {
+        return;
+    };
+    if crate::search::is_number_like(text) {
+        return;
+    }
+    let groups = crate::search::query(app, text);
+    if !groups.is_empty() {
+        q.search = groups;
+        q.q = None;
+    }
+}
+
 /// Cases the principal can read that match the query, newest first.
 pub async fn list(app: &App, p: &Principal, q: &repo::ListQuery) -> Result<Vec<CaseRow>> {
     p.require(Permission::CaseRead)?;
     let mut q = q.clone();
+    text_filter(app, &mut q);
     q.limit = q.limit.clamp(1, 201);
     q.now = app.now();
     let f: ScopeFilter = p.authz.filter(Permission::CaseRead);

@@ -46,6 +46,8 @@ pub struct Filing {
     pub parties: Vec<(Uuid, &'static str, String)>,
     pub event: TimelineEvent,
     pub audit: Entry,
+    /// The case's full-text terms ([`crate::search::terms`]), written with it.
+    pub terms: String,
 }
 
 /// The case as stored, and whether this filing created it (false: an idempotent repeat that
@@ -216,6 +218,8 @@ pub async fn write_filings(tx: &mut Tx, filings: &[&Filing]) -> Result<Vec<Filed
             })
             .collect();
         crate::notify::enqueue(tx, &told, filings[0].row.created_at).await?;
+        crate::search::index_new(tx, new.iter().map(|f| (&f.row, f.terms.clone())).collect())
+            .await?;
     }
     let mut filed: Vec<Filed> = Vec::with_capacity(outs.len());
     for o in outs {

@@ -43,6 +43,7 @@ pub mod org;
 pub mod pi;
 pub mod portal;
 pub mod principal;
+pub mod search;
 pub mod tokens;
 pub mod units;
 pub mod users;
@@ -83,6 +84,8 @@ pub struct App {
     pub counts: Arc<cases::CountCache>,
     /// The HTTP client of webhook and SMS deliveries ([`notify`]).
     pub notifier: Arc<notify::Notifier>,
+    /// The full-text search dictionary ([`search`]).
+    pub search: Arc<search::SearchDict>,
 }
 
 impl App {
@@ -106,6 +109,7 @@ impl App {
             filer: Arc::default(),
             counts: Arc::default(),
             notifier: Arc::default(),
+            search: Arc::default(),
         }
     }
 

@@ -1334,6 +1334,10 @@ pub struct CasesArgs {
     pub concurrency: usize,
 }
 
+/// The search terms intake writes for the bench complaint.
+const RAW_TERMS: &str =
+    "小区 门口 垃圾 堆放 多福 多福巷 小区 三天 未 清运 气味 很大 东城 东城区 12 号 市容 环境";
+
 async fn cases_body(app: &App, a: &CasesArgs, m: &Machine) -> anyhow::Result<()> {
     let engine = app.db.engine();
     linli_app::bootstrap::load_demo(app, Some("Bench-Demo-2026")).await?;
@@ -1400,6 +1404,17 @@ async fn cases_body(app: &App, a: &CasesArgs, m: &Machine) -> anyhow::Result<()>
                     "INSERT INTO case_events (tenant, case_id, seq, at, action, from_state, to_state, actor_name, note, data)
                      VALUES ($1, $2, 1, $3, 'receive', '', 'pending', 'bench', '', '{}')",
                     linli_store::args!["110101", id, now],
+                )
+                .await?;
+                // Its full-text row (terms as intake segments them; the segmenting is not timed).
+                tx.execute(
+                    "INSERT INTO case_search (doc, tenant, case_id, terms) VALUES ($1, $2, $3, $4)",
+                    linli_store::args![
+                        linli_store::repo::search::doc_key("110101", id),
+                        "110101",
+                        id,
+                        RAW_TERMS
+                    ],
                 )
                 .await?;
                 // The audit row and its chain head, as `linli_store::repo::audit::append` writes them.
@@ -1565,6 +1580,83 @@ const MIX: [(&str, u32); 8] = [
     ("visited", 720),
 ];
 
+/// A varied, plausible request text for synthetic case `k` (so the search index is not one
+/// text a million times): a place, a thing, what is wrong with it, and why it matters.
+fn synthetic_text(k: usize) -> (String, String) {
+    const PLACES: &[&str] = &[
+        "多福巷",
+        "东华门大街",
+        "南锣鼓巷",
+        "交道口",
+        "和平里",
+        "北新桥",
+        "东四",
+        "朝阳门",
+        "建国门",
+        "东直门",
+        "景山",
+        "安定门",
+        "崇文门",
+        "前门",
+        "天坛",
+        "永定门",
+        "龙潭",
+    ];
+    const THINGS: &[&str] = &[
+        "电梯",
+        "路灯",
+        "井盖",
+        "下水道",
+        "暖气",
+        "自来水管",
+        "楼道灯",
+        "垃圾桶",
+        "人行道",
+        "停车位",
+        "行道树",
+        "围墙",
+        "广告牌",
+        "健身器材",
+        "消防通道",
+        "单元门",
+    ];
+    const WRONG: &[&str] = &[
+        "坏了",
+        "不亮",
+        "漏水",
+        "堵塞",
+        "噪音扰民",
+        "有异味",
+        "破损",
+        "被占用",
+        "倒伏",
+        "缺失",
+        "不热",
+        "停水",
+        "松动",
+        "失灵",
+    ];
+    const WHY: &[&str] = &[
+        "老人出行不便",
+        "晚上很危险",
+        "已经三天了",
+        "影响居民生活",
+        "多次反映未解决",
+        "孩子上学要经过",
+        "雨天更严重",
+        "希望尽快处理",
+    ];
+    let place = PLACES[k % PLACES.len()];
+    let thing = THINGS[(k / 3) % THINGS.len()];
+    let wrong = WRONG[(k / 7) % WRONG.len()];
+    let why = WHY[(k / 11) % WHY.len()];
+    let building = k % 40 + 1;
+    (
+        format!("{thing}{wrong}"),
+        format!("{place}{building}号楼附近的{thing}{wrong}，{why}。"),
+    )
+}
+
 async fn scale_body(app: &App, a: &ScaleArgs, m: &Machine) -> anyhow::Result<()> {
     let engine = app.db.engine();
     let pw = "Bench-Demo-2026";
@@ -1593,6 +1685,8 @@ async fn scale_body(app: &App, a: &ScaleArgs, m: &Machine) -> anyhow::Result<()>
         .collect();
     let now = linli_domain::Clock::now(&SystemClock);
     let year_us: i64 = 365 * 86_400 * 1_000_000;
+    linli_app::search::load_dictionary(app).await?;
+    let seg = app.search.segmenter();
 
     // Load.
     let t = Instant::now();
@@ -1602,6 +1696,7 @@ async fn scale_body(app: &App, a: &ScaleArgs, m: &Machine) -> anyhow::Result<()>
         let end = (i + 400).min(n);
         let mut case_rows = Vec::new();
         let mut party_rows = Vec::new();
+        let mut docs: Vec<(Uuid, String)> = Vec::new();
         let mut p = Params::default();
         let mut pp = Params::default();
         for k in i..end {
@@ -1623,6 +1718,11 @@ async fn scale_body(app: &App, a: &ScaleArgs, m: &Machine) -> anyhow::Result<()>
                 pick -= w;
             }
             let grid = &grids[k % grids.len()];
+            let (title, description) = synthetic_text(k);
+            docs.push((
+                id,
+                linli_app::search::text_terms(&seg, &[&title, &description]),
+            ));
             let handled = !matches!(state, "pending" | "registered" | "disposed");
             let (h_id, h_path) = &handlers[(k / 7) % handlers.len()];
             let due = linli_domain::Ts(received.0 + 5 * 86_400 * 1_000_000);
@@ -1645,8 +1745,8 @@ async fn scale_body(app: &App, a: &ScaleArgs, m: &Machine) -> anyhow::Result<()>
                 p.push(["complaint", "help", "consult", "report", "suggestion"][k % 5]),
                 p.push("normal"),
                 p.push(state),
-                p.push("道路破损"),
-                p.push("路面塌陷，影响通行"),
+                p.push(title.clone()),
+                p.push(description.clone()),
                 p.push(format!(
                     "{:02}.{:02}.{:03}",
                     k % 15 + 1,
@@ -1714,6 +1814,15 @@ async fn scale_body(app: &App, a: &ScaleArgs, m: &Machine) -> anyhow::Result<()>
             pp.args,
         )
         .await?;
+        let search_docs: Vec<linli_store::repo::search::Doc<'_>> = docs
+            .into_iter()
+            .map(|(case_id, terms)| linli_store::repo::search::Doc {
+                tenant: "110101",
+                case_id,
+                terms,
+            })
+            .collect();
+        linli_store::repo::search::upsert_many(&mut tx, &search_docs).await?;
         tx.commit().await?;
         i = end;
         if i.is_multiple_of(100_000) {
@@ -1805,6 +1914,80 @@ async fn scale_body(app: &App, a: &ScaleArgs, m: &Machine) -> anyhow::Result<()>
             .num("first_ms", first)
             .num("median_ms", ms[ms.len() / 2])
             .print(m);
+    }
+
+    // Full-text search through the case list (`q=` words), as the district dispatcher (every
+    // case) and a street (its own); baseline: the substring scan the list did before (title or
+    // description LIKE '%…%', newest first, 50 rows) as bare SQL on the same pool.
+    for (user, q, like) in [
+        ("dongcheng", "电梯故障", "电梯"),
+        ("dongcheng", "漏水", "漏水"),
+        ("dongcheng", "多福巷 井盖", "井盖"),
+        ("donghuamen", "电梯故障", "电梯"),
+    ] {
+        let token = http_login(&client, &server.base, user, pw).await?;
+        let cookie = format!("{}={token}", linli_web::auth::SESSION_COOKIE);
+        let url = format!(
+            "{}/api/v1/cases?q={}&limit=50",
+            server.base,
+            linli_web::auth::urlencode(q)
+        );
+        let get = {
+            let (client, url, cookie) = (client.clone(), url.clone(), cookie.clone());
+            move |_| {
+                let (client, url, cookie) = (client.clone(), url.clone(), cookie.clone());
+                async move {
+                    let r = client.get(&url).header("cookie", cookie).send().await?;
+                    let status = r.status();
+                    r.bytes().await?;
+                    if !status.is_success() {
+                        bail!("GET {url} answered {status}");
+                    }
+                    Ok(())
+                }
+            }
+        };
+        let scan = {
+            let db = app.db.clone();
+            let pattern = format!("%{like}%");
+            move |_| {
+                let (db, pattern) = (db.clone(), pattern.clone());
+                async move {
+                    db.fetch_all(
+                        "SELECT id FROM cases WHERE tenant = '110101'
+                         AND (title LIKE $1 OR description LIKE $1) ORDER BY id DESC LIMIT 50",
+                        linli_store::args![pattern],
+                        |r| r.uuid("id"),
+                    )
+                    .await?;
+                    Ok(())
+                }
+            }
+        };
+        let n = (reqs / 5).max(20);
+        drive((n / 10).max(1), conc, scan.clone()).await?;
+        let base = drive(n, conc, scan).await?;
+        base.fill(
+            Line::new("scale", &format!("search_like_{like}(baseline)"), engine)
+                .kv("data", data.clone())
+                .kv("concurrency", conc)
+                .num("rps", base.per_sec()),
+        )
+        .print(m);
+        drive((n / 10).max(1), conc, get.clone()).await?;
+        let load = drive(n, conc, get).await?;
+        load.fill(
+            Line::new(
+                "scale",
+                &format!("search_{}_{user}", q.replace(' ', "+")),
+                engine,
+            )
+            .kv("data", data.clone())
+            .kv("concurrency", conc)
+            .num("rps", load.per_sec()),
+        )
+        .vs("baseline_rps", "ratio", base.per_sec(), load.per_sec())
+        .print(m);
     }
     drop(server);
 

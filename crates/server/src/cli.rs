@@ -103,6 +103,12 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {
         None
     };
 
+    // The search dictionary: the deployment's unit and catalogue names keep place names whole.
+    match linli_app::search::load_dictionary(&app).await {
+        Ok(n) => tracing::info!(words = n, "search dictionary loaded"),
+        Err(e) => tracing::warn!(error = %e, "search dictionary not loaded; jieba's own is used"),
+    }
+
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
         .with_context(|| format!("无法监听 {}", cfg.listen))?;
@@ -439,6 +445,25 @@ pub async fn user(cfg: Config, action: UserCmd) -> anyhow::Result<ExitCode> {
             println!("已解锁 {}", u.username);
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn search_reindex(cfg: Config) -> anyhow::Result<ExitCode> {
+    init_tracing("warn");
+    let app = open(&cfg).await?;
+    let words = linli_app::search::load_dictionary(&app).await?;
+    println!("词典：{words} 个本地词（单位名称、派单目录）");
+    let t = std::time::Instant::now();
+    let n = linli_app::search::reindex_all(&app, &|n| {
+        if n % 50_000 == 0 {
+            eprintln!("已重建 {n} 件");
+        }
+    })
+    .await?;
+    println!(
+        "已重建 {n} 件工单的检索词（{:.1} 秒）",
+        t.elapsed().as_secs_f64()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -73,6 +73,11 @@ enum Command {
         #[command(subcommand)]
         action: classify::ClassifyCmd,
     },
+    /// The full-text search index of cases (docs/search.md).
+    Search {
+        #[command(subcommand)]
+        action: SearchCmd,
+    },
     /// Address resolution to division codes: resolve, eval, bench (docs/address.md).
     Address {
         #[command(subcommand)]
@@ -100,6 +105,13 @@ enum ImportCmd {
         /// The CSV file.
         file: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum SearchCmd {
+    /// Rewrite every case's search terms with the current dictionary (org units and catalogue
+    /// terms), e.g. after importing many new units or a new catalogue.
+    Reindex,
 }
 
 #[derive(Subcommand)]
@@ -155,6 +167,9 @@ fn main() -> std::process::ExitCode {
             Command::Audit {
                 action: AuditCmd::Verify,
             } => cli::audit_verify(cfg).await,
+            Command::Search {
+                action: SearchCmd::Reindex,
+            } => cli::search_reindex(cfg).await,
             Command::Bench { what } => bench::run(what, bench_url).await,
             Command::Classify { action } => classify::run(action),
             Command::Address { action } => address::run(action),

@@ -9,7 +9,9 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod normalize;
+mod search;
 mod segment;
 
 pub use normalize::{DEFAULT_MAX_CHARS, is_term_char, normalize, normalize_capped};
+pub use search::{MAX_DOC_TERMS, MAX_QUERY_GROUPS, highlight, index_terms, query_groups, snippet};
 pub use segment::Segmenter;

@@ -72,6 +72,7 @@ fn filing(n: u32, external_id: Option<&str>) -> Filing {
         life: Lifecycle::received(RequestType::Help, Urgency::Normal, true),
     };
     Filing {
+        terms: "道路 破损".into(),
         parties: vec![(owner, "owner", row.owner_path.clone())],
         event: TimelineEvent {
             tenant: TENANT.into(),

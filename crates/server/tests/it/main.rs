@@ -17,4 +17,5 @@ mod open311;
 mod permissions;
 mod portal;
 mod process;
+mod search;
 mod support;

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::{like_pattern, scope_sql};
 use crate::args;
-use crate::db::{Arg, Db, Params, Row, StoreError, Tx};
+use crate::db::{Arg, Db, Engine, Params, Row, StoreError, Tx};
 
 /// A case as stored.
 #[derive(Clone)]
@@ -618,6 +618,20 @@ pub async fn events(db: &Db, tenant: &str, case_id: Uuid) -> Result<Vec<Event>, 
     .await
 }
 
+/// The reply texts (办结反馈) on a case's timeline, oldest first (for its search terms).
+pub async fn reply_notes_tx(
+    tx: &mut Tx,
+    tenant: &str,
+    case_id: Uuid,
+) -> Result<Vec<String>, StoreError> {
+    tx.fetch_all(
+        "SELECT note FROM case_events WHERE tenant = $1 AND case_id = $2 AND action = 'reply' ORDER BY seq",
+        args![tenant, case_id],
+        |r| r.text("note"),
+    )
+    .await
+}
+
 /// A notice for a unit (the outbox row).
 #[derive(Debug, Clone)]
 pub struct Notice {
@@ -754,6 +768,9 @@ pub struct ListQuery {
     pub grid: Option<Uuid>,
     /// Number, title or address contains.
     pub q: Option<String>,
+    /// Full-text: every group must match the case's index terms, any term of a group will do
+    /// ([`super::search::match_sql`]).
+    pub search: Vec<Vec<String>>,
     pub phone_hash: Option<String>,
     pub received_from: Option<Ts>,
     pub received_to: Option<Ts>,
@@ -782,7 +799,7 @@ const RUNNING: &str = "c.state IN ('dispatched', 'objected', 'handling') AND c.p
 /// Cases the filter can see that match the query, newest first.
 pub async fn list(db: &Db, f: &ScopeFilter, q: &ListQuery) -> Result<Vec<CaseRow>, StoreError> {
     let mut p = Params::default();
-    let wh = conditions(f, q, &mut p);
+    let wh = conditions(db.engine(), f, q, &mut p);
     let lim = p.push(q.limit);
     let cols = COLUMNS
         .split(',')
@@ -804,7 +821,7 @@ pub async fn list(db: &Db, f: &ScopeFilter, q: &ListQuery) -> Result<Vec<CaseRow
 /// shows "999+" rather than scanning a district's million cases).
 pub async fn count(db: &Db, f: &ScopeFilter, q: &ListQuery, cap: i64) -> Result<i64, StoreError> {
     let mut p = Params::default();
-    let wh = conditions(f, q, &mut p);
+    let wh = conditions(db.engine(), f, q, &mut p);
     let cap = p.push(cap);
     db.fetch_one_i64(
         format!(
@@ -817,7 +834,7 @@ pub async fn count(db: &Db, f: &ScopeFilter, q: &ListQuery, cap: i64) -> Result<
 }
 
 /// The WHERE conditions of a list query: the caller's scope, then every filter.
-fn conditions(f: &ScopeFilter, q: &ListQuery, p: &mut Params) -> Vec<String> {
+fn conditions(engine: Engine, f: &ScopeFilter, q: &ListQuery, p: &mut Params) -> Vec<String> {
     let mut wh = Vec::new();
     if !q.tenants.is_empty() {
         let list: Vec<String> = q.tenants.iter().map(|t| p.push(t.clone())).collect();
@@ -886,6 +903,10 @@ fn conditions(f: &ScopeFilter, q: &ListQuery, p: &mut Params) -> Vec<String> {
         wh.push(format!(
             "(c.number LIKE {a} ESCAPE '\\' OR c.title LIKE {a} ESCAPE '\\' OR c.address LIKE {a} ESCAPE '\\')"
         ));
+    }
+    if !q.search.is_empty() {
+        let hits = super::search::match_sql(engine, &q.search, p);
+        wh.push(format!("(c.tenant, c.id) IN ({hits})"));
     }
     if let Some(h) = &q.phone_hash {
         wh.push(format!("c.phone_hash = {}", p.push(h.clone())));

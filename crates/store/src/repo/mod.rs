@@ -14,6 +14,7 @@ pub mod open311;
 pub mod org;
 pub mod portal;
 pub mod roles;
+pub mod search;
 pub mod sessions;
 pub mod tokens;
 pub mod users;

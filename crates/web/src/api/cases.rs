@@ -273,7 +273,9 @@ pub struct ListParams {
     /// Only cases handled within this unit's subtree.
     pub handler_unit: Option<Uuid>,
     pub grid: Option<Uuid>,
-    /// Number, title or address contains.
+    /// A case number (or a piece of one: digits and dashes), or words, searched in the full-text
+    /// index of titles, descriptions, addresses, categories and replies (every word must occur,
+    /// near-synonyms such as 故障/坏 count as the same word). At most 64 characters.
     pub q: Option<String>,
     /// Cases from this phone number.
     pub phone: Option<String>,

@@ -115,6 +115,10 @@ struct Row {
     id: Uuid,
     number: String,
     title: String,
+    /// The title cut where the search words matched (`true`: a match), when searching.
+    title_parts: Vec<(String, bool)>,
+    /// A piece of the description around the first match, when searching.
+    snippet: Vec<(String, bool)>,
     category: String,
     state: &'static str,
     light: &'static str,
@@ -141,6 +145,16 @@ async fn case_unit_names(
 }
 
 async fn rows(s: &AppState, p: &Principal, cases: Vec<CaseRow>) -> Vec<Row> {
+    searched_rows(s, p, cases, &[]).await
+}
+
+/// [`rows`] with the search words that found them marked.
+async fn searched_rows(
+    s: &AppState,
+    p: &Principal,
+    cases: Vec<CaseRow>,
+    terms: &[String],
+) -> Vec<Row> {
     let names = case_unit_names(s, p, cases.iter().filter_map(|c| c.life.handler)).await;
     let now = s.app.now();
     cases
@@ -164,6 +178,19 @@ async fn rows(s: &AppState, p: &Principal, cases: Vec<CaseRow>) -> Vec<Row> {
                     "未分类".into()
                 } else {
                     c.category_name
+                },
+                title_parts: if terms.is_empty() {
+                    vec![]
+                } else {
+                    linli_app::search::highlight(&c.title, terms)
+                },
+                snippet: if terms.is_empty() {
+                    vec![]
+                } else {
+                    linli_app::search::highlight(
+                        &linli_app::search::snippet(&c.description, terms, 80),
+                        terms,
+                    )
                 },
                 number: c.number,
                 title: c.title,
@@ -288,6 +315,8 @@ struct Wanted {
     before: Option<Uuid>,
     filters: String,
     assessed: bool,
+    /// The words the full-text search looked for (to mark them in the list).
+    terms: Vec<String>,
 }
 
 async fn wanted(s: &AppState, p: &Principal, q: &ListParams) -> Result<Wanted, AppError> {
@@ -334,6 +363,14 @@ async fn wanted(s: &AppState, p: &Principal, q: &ListParams) -> Result<Wanted, A
         filters.push('&');
         filters.push_str(&assess);
     }
+    let terms = if linli_app::search::is_number_like(&text) {
+        vec![]
+    } else {
+        linli_app::search::query(&s.app, &text)
+            .into_iter()
+            .flatten()
+            .collect()
+    };
     Ok(Wanted {
         queue,
         lq,
@@ -343,6 +380,7 @@ async fn wanted(s: &AppState, p: &Principal, q: &ListParams) -> Result<Wanted, A
         before,
         filters,
         assessed: !assess.is_empty(),
+        terms,
     })
 }
 
@@ -413,7 +451,7 @@ async fn workbench(
     };
     let cached = linli_app::cases::cached_queue_counts(&s.app, &p, lq);
     let tabs = tabs(&w, cached.as_deref());
-    let rows = rows(&s, &p, found).await;
+    let rows = searched_rows(&s, &p, found, &w.terms).await;
     let shell =
         Shell::new(&p, &s.app, "工单工作台", ACTIVE).flash_from(q.ok.as_deref(), q.err.as_deref());
     Ok(render(&ListPage {

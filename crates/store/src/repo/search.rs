@@ -1,0 +1,123 @@
+//! The full-text index of cases (`case_search`): terms the application segmented, written in
+//! the case's own transaction, matched with FTS5 on SQLite and a `tsvector` on PostgreSQL
+//! ([`match_sql`], used by the case list's conditions).
+
+use uuid::Uuid;
+
+use crate::db::{Arg, Engine, Params, StoreError, Tx};
+
+/// Rows per multi-row statement.
+const PER_STATEMENT: usize = 300;
+
+/// The integer row key of a case's index row: 63 bits of SHA-256 over (tenant, case id), so it
+/// is the same on every server and engine without a sequence (FTS5 needs an integer key).
+pub fn doc_key(tenant: &str, case_id: Uuid) -> i64 {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(tenant.as_bytes());
+    h.update([0u8]);
+    h.update(case_id.as_bytes());
+    let d = h.finalize();
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[..8]);
+    (u64::from_be_bytes(b) >> 1) as i64
+}
+
+/// One case's terms, space-separated.
+pub struct Doc<'a> {
+    pub tenant: &'a str,
+    pub case_id: Uuid,
+    pub terms: String,
+}
+
+/// Insert or replace the terms of these cases.
+pub async fn upsert_many(tx: &mut Tx, docs: &[Doc<'_>]) -> Result<(), StoreError> {
+    for chunk in docs.chunks(PER_STATEMENT) {
+        let mut args: Vec<Arg> = Vec::with_capacity(chunk.len() * 4);
+        let mut rows = Vec::with_capacity(chunk.len());
+        for (i, d) in chunk.iter().enumerate() {
+            rows.push(format!(
+                "(${}, ${}, ${}, ${})",
+                i * 4 + 1,
+                i * 4 + 2,
+                i * 4 + 3,
+                i * 4 + 4
+            ));
+            args.push(doc_key(d.tenant, d.case_id).into());
+            args.push(d.tenant.to_string().into());
+            args.push(d.case_id.into());
+            args.push(d.terms.clone().into());
+        }
+        tx.execute(
+            format!(
+                "INSERT INTO case_search (doc, tenant, case_id, terms) VALUES {}
+                 ON CONFLICT (tenant, case_id) DO UPDATE SET terms = excluded.terms",
+                rows.join(", ")
+            ),
+            args,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A subquery of the `(tenant, case_id)` pairs whose terms match every group (any term of a
+/// group). Terms are passed as parameters, never spliced into the SQL.
+pub fn match_sql(engine: Engine, groups: &[Vec<String>], p: &mut Params) -> String {
+    match engine {
+        Engine::Sqlite => {
+            // FTS5 query syntax: ("a" OR "b") AND ("c"), each term a quoted string.
+            let q = groups
+                .iter()
+                .map(|g| {
+                    let ors: Vec<String> = g
+                        .iter()
+                        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+                        .collect();
+                    format!("({})", ors.join(" OR "))
+                })
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            let m = p.push(q);
+            format!(
+                "SELECT s.tenant, s.case_id FROM case_search_fts f JOIN case_search s ON s.doc = f.rowid
+                 WHERE case_search_fts MATCH {m}"
+            )
+        }
+        Engine::Postgres => {
+            let q = groups
+                .iter()
+                .map(|g| {
+                    let ors: Vec<String> = g
+                        .iter()
+                        .map(|t| format!("plainto_tsquery('simple', {})", p.push(t.clone())))
+                        .collect();
+                    format!("({})", ors.join(" || "))
+                })
+                .collect::<Vec<_>>()
+                .join(" && ");
+            // The same expression as the GIN index, so the index is used.
+            format!(
+                "SELECT s.tenant, s.case_id FROM case_search s WHERE to_tsvector('simple', s.terms) @@ ({q})"
+            )
+        }
+    }
+}
+
+/// Every case's key after `after`, in key order, a page at a time (for `linli search reindex`,
+/// which rewrites every case's terms, e.g. after the dictionary grew).
+pub async fn case_keys(
+    db: &crate::Db,
+    after: Option<(String, Uuid)>,
+    limit: i64,
+) -> Result<Vec<(String, Uuid)>, StoreError> {
+    let (tenant, id) = after.unwrap_or_default();
+    db.fetch_all(
+        "SELECT c.tenant, c.id FROM cases c
+         WHERE (c.tenant > $1 OR (c.tenant = $1 AND c.id > $2))
+         ORDER BY c.tenant, c.id LIMIT $3",
+        crate::args![tenant, id, limit],
+        |r| Ok((r.text("tenant")?, r.uuid("id")?)),
+    )
+    .await
+}
