@@ -1193,6 +1193,9 @@ pub async fn queue_counts(
         .copied()
         .filter(|q| *q != Queue::All)
         .collect();
+    // The words are cut once for all the queues.
+    let mut searched = base.clone();
+    text_filter(app, &mut searched);
     let counts = futures::future::try_join_all(queues.iter().map(|queue| {
         let mut q = repo::ListQuery {
             states: Vec::new(),
@@ -1202,10 +1205,9 @@ pub async fn queue_counts(
             now,
             tenants: tenants_reached(p),
             via_parties: small_units_only(p),
-            ..base.clone()
+            ..searched.clone()
         };
         queue.apply(&mut q);
-        text_filter(app, &mut q);
         let f = &f;
         async move { repo::count(&app.db, f, &q, QUEUE_COUNT_CAP).await }
     }))

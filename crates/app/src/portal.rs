@@ -130,11 +130,15 @@ pub async fn request_code(app: &App, phone_raw: &str, ctx: &Ctx) -> Result<()> {
     let id = Uuid::now_v7();
     let ch = code_hash(app, &phone, &code);
     write_tx!(app, |tx| {
-        let (hour_phone, hour_ip, last) =
-            repo::codes_since(&mut tx, &phone_hash, &iph, now.plus_secs(-3600)).await?;
-        let (day_phone, _, _) =
-            repo::codes_since(&mut tx, &phone_hash, &iph, now.plus_secs(-86_400)).await?;
-        if let Some(last) = last {
+        let n = repo::code_counts(
+            &mut tx,
+            &phone_hash,
+            &iph,
+            now.plus_secs(-3600),
+            now.plus_secs(-86_400),
+        )
+        .await?;
+        if let Some(last) = n.phone_last {
             let wait = RESEND_SECS - (now.micros() - last.micros()) / 1_000_000;
             if wait > 0 {
                 return Err(AppError::RateLimited(format!(
@@ -142,12 +146,12 @@ pub async fn request_code(app: &App, phone_raw: &str, ctx: &Ctx) -> Result<()> {
                 )));
             }
         }
-        if hour_phone >= CODES_PER_PHONE_HOUR || day_phone >= CODES_PER_PHONE_DAY {
+        if n.phone_hour >= CODES_PER_PHONE_HOUR || n.phone_day >= CODES_PER_PHONE_DAY {
             return Err(AppError::RateLimited(
                 "该号码获取验证码次数过多，请稍后再试".into(),
             ));
         }
-        if hour_ip >= CODES_PER_IP_HOUR {
+        if n.ip_hour >= CODES_PER_IP_HOUR {
             return Err(AppError::RateLimited(
                 "当前网络获取验证码次数过多，请稍后再试".into(),
             ));

@@ -1580,6 +1580,31 @@ const MIX: [(&str, u32); 8] = [
     ("visited", 720),
 ];
 
+/// A load closure: `GET url` with a session cookie, any non-2xx an error.
+fn authed_get(
+    client: &reqwest::Client,
+    url: &str,
+    cookie: &str,
+) -> impl Fn(usize) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>>
++ Clone
++ Send
++ Sync
++ 'static {
+    let (client, url, cookie) = (client.clone(), url.to_string(), cookie.to_string());
+    move |_| {
+        let (client, url, cookie) = (client.clone(), url.clone(), cookie.clone());
+        Box::pin(async move {
+            let r = client.get(&url).header("cookie", cookie).send().await?;
+            let status = r.status();
+            r.bytes().await?;
+            if !status.is_success() {
+                bail!("GET {url} answered {status}");
+            }
+            Ok(())
+        })
+    }
+}
+
 /// A varied, plausible request text for synthetic case `k` (so the search index is not one
 /// text a million times): a place, a thing, what is wrong with it, and why it matters.
 fn synthetic_text(k: usize) -> (String, String) {
@@ -1862,21 +1887,7 @@ async fn scale_body(app: &App, a: &ScaleArgs, m: &Machine) -> anyhow::Result<()>
             "counts" => format!("{}/api/v1/cases/queues", server.base),
             q => format!("{}/api/v1/cases?queue={q}&limit=50", server.base),
         };
-        let get = {
-            let (client, url, cookie) = (client.clone(), url.clone(), cookie.clone());
-            move |_| {
-                let (client, url, cookie) = (client.clone(), url.clone(), cookie.clone());
-                async move {
-                    let r = client.get(&url).header("cookie", cookie).send().await?;
-                    let status = r.status();
-                    r.bytes().await?;
-                    if !status.is_success() {
-                        bail!("GET {url} answered {status}");
-                    }
-                    Ok(())
-                }
-            }
-        };
+        let get = authed_get(&client, &url, &cookie);
         drive(warm.max(1), conc, get.clone()).await?;
         let load = drive(reqs, conc, get).await?;
         load.fill(
@@ -1932,21 +1943,7 @@ async fn scale_body(app: &App, a: &ScaleArgs, m: &Machine) -> anyhow::Result<()>
             server.base,
             linli_web::auth::urlencode(q)
         );
-        let get = {
-            let (client, url, cookie) = (client.clone(), url.clone(), cookie.clone());
-            move |_| {
-                let (client, url, cookie) = (client.clone(), url.clone(), cookie.clone());
-                async move {
-                    let r = client.get(&url).header("cookie", cookie).send().await?;
-                    let status = r.status();
-                    r.bytes().await?;
-                    if !status.is_success() {
-                        bail!("GET {url} answered {status}");
-                    }
-                    Ok(())
-                }
-            }
-        };
+        let get = authed_get(&client, &url, &cookie);
         let scan = {
             let db = app.db.clone();
             let pattern = format!("%{like}%");

@@ -765,6 +765,32 @@ fn back_to(number: &str, outcome: Result<&str, String>) -> Response {
     Redirect::to(&format!("/my/{}?{q}", urlencode(number))).into_response()
 }
 
+/// A POST on one of the resident's requests: the page's token and a session are needed.
+async fn step_visitor(
+    s: &AppState,
+    headers: &HeaderMap,
+    csrf: &str,
+    number: &str,
+) -> Result<(Visitor, Resident), Response> {
+    let v = visitor(s, headers).await;
+    if let Some(r) = check_csrf(&v, csrf) {
+        return Err(r);
+    }
+    match v.resident.clone() {
+        Some(r) => Ok((v, r)),
+        None => Err(to_signin(&format!("/my/{number}"))),
+    }
+}
+
+/// Back to the request with what became of the step; a request that is not theirs is a page.
+fn after_step<T>(v: &Visitor, number: &str, done: Result<T, AppError>, ok: &str) -> Response {
+    match done {
+        Ok(_) => back_to(number, Ok(ok)),
+        Err(e @ AppError::NotFound(_)) => error_page(v, &e),
+        Err(e) => back_to(number, Err(e.message())),
+    }
+}
+
 async fn rate(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -772,12 +798,9 @@ async fn rate(
     Path(number): Path<String>,
     axum::Form(f): axum::Form<RateForm>,
 ) -> Response {
-    let v = visitor(&s, &headers).await;
-    if let Some(r) = check_csrf(&v, &f.csrf) {
-        return r;
-    }
-    let Some(r) = &v.resident else {
-        return to_signin(&format!("/my/{number}"));
+    let (v, r) = match step_visitor(&s, &headers, &f.csrf, &number).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
     };
     let resolved = match f.resolved.as_str() {
         "yes" => true,
@@ -787,15 +810,11 @@ async fn rate(
     let Some(sat) = Satisfaction::parse(&f.satisfaction) else {
         return back_to(&number, Err("请选择满意程度".into()));
     };
-    match portal::rate(
-        &s.app, r, ctx, &number, f.version, resolved, sat, &f.comment,
+    let done = portal::rate(
+        &s.app, &r, ctx, &number, f.version, resolved, sat, &f.comment,
     )
-    .await
-    {
-        Ok(_) => back_to(&number, Ok("感谢您的评价")),
-        Err(e @ AppError::NotFound(_)) => error_page(&v, &e),
-        Err(e) => back_to(&number, Err(e.message())),
-    }
+    .await;
+    after_step(&v, &number, done, "感谢您的评价")
 }
 
 #[derive(Deserialize)]
@@ -815,18 +834,12 @@ async fn reopen(
     Path(number): Path<String>,
     axum::Form(f): axum::Form<ReopenForm>,
 ) -> Response {
-    let v = visitor(&s, &headers).await;
-    if let Some(r) = check_csrf(&v, &f.csrf) {
-        return r;
-    }
-    let Some(r) = &v.resident else {
-        return to_signin(&format!("/my/{number}"));
+    let (v, r) = match step_visitor(&s, &headers, &f.csrf, &number).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
     };
-    match portal::reopen(&s.app, r, ctx, &number, f.version, &f.reason).await {
-        Ok(_) => back_to(&number, Ok("已申请重新办理，我们会尽快处理")),
-        Err(e @ AppError::NotFound(_)) => error_page(&v, &e),
-        Err(e) => back_to(&number, Err(e.message())),
-    }
+    let done = portal::reopen(&s.app, &r, ctx, &number, f.version, &f.reason).await;
+    after_step(&v, &number, done, "已申请重新办理，我们会尽快处理")
 }
 
 async fn my_photo(

@@ -258,7 +258,18 @@ async fn sigkill_during_writes_loses_no_committed_data() {
 
 /// A server process with the options the two-server test needs.
 pub(crate) fn serve_with(url: &str, data_dir: &std::path::Path, demo: bool) -> (Server, String) {
+    serve_with_env(url, data_dir, demo, &[])
+}
+
+/// [`serve_with`] with more environment (configuration overrides).
+fn serve_with_env(
+    url: &str,
+    data_dir: &std::path::Path,
+    demo: bool,
+    env: &[(&str, &str)],
+) -> (Server, String) {
     let mut cmd = Command::new(BIN);
+    cmd.envs(env.iter().copied());
     cmd.args(["serve", "--listen", "127.0.0.1:0"]);
     if demo {
         cmd.arg("--demo");
@@ -277,13 +288,17 @@ pub(crate) fn serve_with(url: &str, data_dir: &std::path::Path, demo: bool) -> (
 }
 
 async fn api_login(base: &str, user: &str) -> (reqwest::Client, String) {
+    api_login_as(base, user, "Demo-Pass-2026").await
+}
+
+async fn api_login_as(base: &str, user: &str, password: &str) -> (reqwest::Client, String) {
     let c = reqwest::Client::builder()
         .cookie_store(true)
         .build()
         .unwrap();
     let r: serde_json::Value = c
         .post(format!("{base}/api/v1/session"))
-        .json(&json!({"username": user, "password": "Demo-Pass-2026"}))
+        .json(&json!({"username": user, "password": password}))
         .send()
         .await
         .unwrap()
@@ -506,37 +521,19 @@ async fn a_server_killed_mid_delivery_delivers_after_restart_with_the_same_ids()
     let dir = tempdir();
     let rx = hanging_receiver().await;
     let serve = || {
-        let mut cmd = Command::new(BIN);
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--demo"])
-            .env("LINLI_DATABASE_URL", &t.url)
-            .env("LINLI_DATA_DIR", &dir)
-            .env("LINLI_ADMIN_PASSWORD", ADMIN_PW)
-            .env("LINLI_DEMO_PASSWORD", "Demo-Pass-2026")
-            .env(
-                "LINLI_PI_KEY",
-                "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-            )
-            .env("LINLI_APP__NOTIFY__LEASE_SECS", "3")
-            .env("LINLI_APP__NOTIFY__TIMEOUT_SECS", "60")
-            .env("RUST_LOG", "warn");
-        start(cmd)
+        serve_with_env(
+            &t.url,
+            &dir,
+            true,
+            &[
+                ("LINLI_APP__NOTIFY__LEASE_SECS", "3"),
+                ("LINLI_APP__NOTIFY__TIMEOUT_SECS", "60"),
+            ],
+        )
     };
     let (mut first, base) = serve();
     // The administrator subscribes the district; the hotline files one anonymous case.
-    let admin = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let r: serde_json::Value = admin
-        .post(format!("{base}/api/v1/session"))
-        .json(&json!({"username": "admin", "password": ADMIN_PW}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let admin = (admin, r["csrf_token"].as_str().unwrap().to_string());
+    let admin = api_login_as(&base, "admin", ADMIN_PW).await;
     let district: String =
         t.db.fetch_optional(
             "SELECT id FROM org_units WHERE code = '110101'",

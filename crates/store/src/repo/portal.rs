@@ -78,34 +78,44 @@ pub async fn touch_account(tx: &mut Tx, id: Uuid, now: Ts) -> Result<(), StoreEr
     Ok(())
 }
 
-/// Codes asked for by a phone and by an address since `since` (for the rate limits).
-pub async fn codes_since(
+/// What the sign-in code limits count, in one read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CodeCounts {
+    pub phone_hour: i64,
+    pub phone_day: i64,
+    pub ip_hour: i64,
+    /// The phone's latest code of the day.
+    pub phone_last: Option<Ts>,
+}
+
+/// Codes asked for by a phone and by an address in the last hour and day.
+pub async fn code_counts(
     tx: &mut Tx,
     phone_hash: &str,
     ip_hash: &str,
-    since: Ts,
-) -> Result<(i64, i64, Option<Ts>), StoreError> {
-    let phone = tx
-        .fetch_one_i64(
-            "SELECT COUNT(*) FROM portal_codes WHERE phone_hash = $1 AND created_at >= $2",
-            args![phone_hash, since],
-        )
-        .await?;
-    let ip = tx
-        .fetch_one_i64(
-            "SELECT COUNT(*) FROM portal_codes WHERE ip_hash = $1 AND created_at >= $2",
-            args![ip_hash, since],
-        )
-        .await?;
-    let last = tx
+    hour_ago: Ts,
+    day_ago: Ts,
+) -> Result<CodeCounts, StoreError> {
+    Ok(tx
         .fetch_optional(
-            "SELECT MAX(created_at) AS last FROM portal_codes WHERE phone_hash = $1",
-            args![phone_hash],
-            |r| r.opt_ts("last"),
+            "SELECT
+                COALESCE(SUM(CASE WHEN phone_hash = $1 AND created_at >= $3 THEN 1 ELSE 0 END), 0) AS phone_hour,
+                COALESCE(SUM(CASE WHEN phone_hash = $1 THEN 1 ELSE 0 END), 0) AS phone_day,
+                COALESCE(SUM(CASE WHEN ip_hash = $2 AND created_at >= $3 THEN 1 ELSE 0 END), 0) AS ip_hour,
+                MAX(CASE WHEN phone_hash = $1 THEN created_at END) AS phone_last
+             FROM portal_codes WHERE (phone_hash = $1 OR ip_hash = $2) AND created_at >= $4",
+            args![phone_hash, ip_hash, hour_ago, day_ago],
+            |r| {
+                Ok(CodeCounts {
+                    phone_hour: r.i64("phone_hour")?,
+                    phone_day: r.i64("phone_day")?,
+                    ip_hour: r.i64("ip_hour")?,
+                    phone_last: r.opt_ts("phone_last")?,
+                })
+            },
         )
         .await?
-        .flatten();
-    Ok((phone, ip, last))
+        .unwrap_or_default())
 }
 
 /// The phone's codes since `since`, newest first.

@@ -363,14 +363,9 @@ async fn wanted(s: &AppState, p: &Principal, q: &ListParams) -> Result<Wanted, A
         filters.push('&');
         filters.push_str(&assess);
     }
-    let terms = if linli_app::search::is_number_like(&text) {
-        vec![]
-    } else {
-        linli_app::search::query(&s.app, &text)
-            .into_iter()
-            .flatten()
-            .collect()
-    };
+    // Cut the words once: the list and the marks use the same groups.
+    linli_app::cases::text_filter(&s.app, &mut lq);
+    let terms = lq.search.iter().flatten().cloned().collect();
     Ok(Wanted {
         queue,
         lq,
