@@ -406,8 +406,7 @@ fn actor<'a>(p: &'a Principal, tenant: &str, case_id: Uuid) -> Actor<'a> {
     a
 }
 
-/// Write one accepted transition through [`commit`]: the handler's path, the units a dispatch
-/// names as parties, the notices the rules raise, and the attachments the step carries.
+/// Write one accepted transition through [`commit`], then link the attachments it carries.
 #[allow(clippy::too_many_arguments)]
 async fn step(
     tx: &mut Tx,
@@ -420,6 +419,22 @@ async fn step(
     attachments: &[Uuid],
     units: &HashMap<Uuid, OrgUnit>,
 ) -> Result<CaseRow> {
+    let landing = prepare(before, life, change, cmd, attachments, units)?;
+    let after = commit(tx, p, landing, now).await?;
+    crate::attachments::link(tx, &before.tenant, attachments, before.id, after.version).await?;
+    Ok(after)
+}
+
+/// What an accepted transition writes: the handler's path, the units a dispatch names as
+/// parties, the notices the rules raise, and the timeline record.
+fn prepare<'a>(
+    before: &'a CaseRow,
+    life: Lifecycle,
+    change: &Change,
+    cmd: &'a Command,
+    attachments: &[Uuid],
+    units: &'a HashMap<Uuid, OrgUnit>,
+) -> Result<Landing<'a>> {
     let mut after = before.clone();
     if life.handler != before.life.handler {
         after.handler_path = match life.handler {
@@ -468,15 +483,18 @@ async fn step(
             unit_path,
         });
     }
-    let rec = Record {
-        action: change.action.key(),
-        to: change.to,
-        note: cmd.note(),
-        data: step_data(cmd, attachments, units),
-    };
-    let after = commit(tx, p, before, after, &rec, &parties, &notices, now).await?;
-    crate::attachments::link(tx, &before.tenant, attachments, before.id, after.version).await?;
-    Ok(after)
+    Ok(Landing {
+        before,
+        after,
+        rec: Record {
+            action: change.action.key(),
+            to: change.to,
+            note: cmd.note(),
+            data: step_data(cmd, attachments, units),
+        },
+        parties,
+        notices,
+    })
 }
 
 /// What a step puts on the timeline.
@@ -490,6 +508,7 @@ pub(crate) struct Record<'a> {
 }
 
 /// A notice to one unit.
+#[derive(Clone)]
 pub(crate) struct NoticeTo {
     pub kind: &'static str,
     pub label: &'static str,
@@ -497,84 +516,127 @@ pub(crate) struct NoticeTo {
     pub unit_path: String,
 }
 
-/// The one way any step lands on a case, in `tx`: `after` (`before` plus the step's changes) is
-/// written with the next version (stale if the case moved meanwhile), then the parties it
-/// names, its timeline row, its notices and its audit row (`case.<action>`).
-#[allow(clippy::too_many_arguments)]
-async fn commit(
+/// A step ready to land on its case ([`commit_many`]).
+pub(crate) struct Landing<'a> {
+    pub before: &'a CaseRow,
+    /// `before` plus the step's changes; landing sets its version and time.
+    pub after: CaseRow,
+    pub rec: Record<'a>,
+    /// `(unit, role, unit path)` of the units the step names.
+    pub parties: Vec<(Uuid, &'a str, &'a str)>,
+    pub notices: Vec<NoticeTo>,
+}
+
+/// The one way any step lands on a case, in `tx`: [`commit_many`] with one step, stale if the
+/// case moved meanwhile.
+async fn commit(tx: &mut Tx, p: &Principal, landing: Landing<'_>, now: Ts) -> Result<CaseRow> {
+    commit_many(tx, p, vec![landing], now)
+        .await?
+        .pop()
+        .flatten()
+        .ok_or(AppError::Stale)
+}
+
+/// Land steps on their cases in `tx`: each `after` is written with the next version (a case
+/// that moved since its `before` was read is left alone and answers `None`), then, for the
+/// steps that landed, their parties, timeline rows, outbox events, notices and audit rows
+/// (`case.<action>`), each table in one multi-row statement.
+async fn commit_many(
     tx: &mut Tx,
     p: &Principal,
-    before: &CaseRow,
-    mut after: CaseRow,
-    rec: &Record<'_>,
-    parties: &[(Uuid, &str, &str)],
-    notices: &[NoticeTo],
+    steps: Vec<Landing<'_>>,
     now: Ts,
-) -> Result<CaseRow> {
-    after.version = before.version + 1;
-    after.updated_at = now;
-    if !repo::update(tx, &after).await? {
-        return Err(AppError::Stale);
+) -> Result<Vec<Option<CaseRow>>> {
+    let mut tried = Vec::with_capacity(steps.len());
+    for mut s in steps {
+        s.after.version = s.before.version + 1;
+        s.after.updated_at = now;
+        let landed = repo::update(tx, &s.after).await?;
+        tried.push((s, landed));
     }
-    let (tenant, id) = (&before.tenant, before.id);
-    repo::add_parties(tx, tenant, id, parties, now).await?;
-    repo::insert_event(
-        tx,
-        &TimelineEvent {
-            tenant: tenant.clone(),
-            case_id: id,
-            seq: after.version,
+    let landed: Vec<&Landing<'_>> = tried.iter().filter(|t| t.1).map(|t| &t.0).collect();
+    if landed.is_empty() {
+        return Ok(tried.into_iter().map(|_| None).collect());
+    }
+    let parties: Vec<repo::NewParty<'_>> = landed
+        .iter()
+        .flat_map(|s| {
+            s.parties
+                .iter()
+                .map(|&(unit_id, role, unit_path)| repo::NewParty {
+                    tenant: &s.before.tenant,
+                    case_id: s.before.id,
+                    unit_id,
+                    role,
+                    unit_path,
+                    since: now,
+                })
+        })
+        .collect();
+    repo::add_parties_many(tx, &parties).await?;
+    let events: Vec<TimelineEvent> = landed
+        .iter()
+        .map(|s| TimelineEvent {
+            tenant: s.before.tenant.clone(),
+            case_id: s.before.id,
+            seq: s.after.version,
             at: now,
-            action: rec.action.into(),
-            from_state: before.life.state.key().into(),
-            to_state: rec.to.key().into(),
+            action: s.rec.action.into(),
+            from_state: s.before.life.state.key().into(),
+            to_state: s.rec.to.key().into(),
             actor_id: (!p.user_id.is_nil()).then_some(p.user_id),
             actor_name: p.display_name.clone(),
             actor_unit: Some(p.unit_id),
-            note: rec.note.trim().to_string(),
-            data: rec.data.to_string(),
-        },
-    )
-    .await?;
-    crate::notify::enqueue(
-        tx,
-        &[crate::notify::CaseEvent {
-            case: &after,
-            action: rec.action,
-            to: rec.to,
-        }],
-        now,
-    )
-    .await?;
-    for n in notices {
-        repo::insert_notice(
-            tx,
-            &repo::Notice {
-                tenant: tenant.clone(),
+            note: s.rec.note.trim().to_string(),
+            data: s.rec.data.to_string(),
+        })
+        .collect();
+    repo::insert_events(tx, &events.iter().collect::<Vec<_>>()).await?;
+    let outbox: Vec<crate::notify::CaseEvent<'_>> = landed
+        .iter()
+        .map(|s| crate::notify::CaseEvent {
+            case: &s.after,
+            action: s.rec.action,
+            to: s.rec.to,
+        })
+        .collect();
+    crate::notify::enqueue(tx, &outbox, now).await?;
+    let notices: Vec<repo::Notice> = landed
+        .iter()
+        .flat_map(|s| {
+            s.notices.iter().map(|n| repo::Notice {
+                tenant: s.before.tenant.clone(),
                 id: linli_domain::ids::new_id(),
-                case_id: id,
+                case_id: s.before.id,
                 kind: n.kind.into(),
                 unit_id: n.unit_id,
                 unit_path: n.unit_path.clone(),
-                title: format!("{}：{} {}", n.label, after.number, after.title),
+                title: format!("{}：{} {}", n.label, s.after.number, s.after.title),
                 created_at: now,
                 read_at: None,
-            },
-        )
-        .await?;
-    }
-    let audit_action = format!("case.{}", rec.action);
-    record(
-        tx,
-        now,
-        actor(p, tenant, id),
-        Event::ok(&audit_action, "case", id).detail(serde_json::json!({
-            "number": after.number, "from": before.life.state.key(), "to": rec.to.key(),
-            "version": after.version,
-        })),
-    )
-    .await?;
-    Ok(after)
+            })
+        })
+        .collect();
+    repo::insert_notices(tx, &notices.iter().collect::<Vec<_>>()).await?;
+    let entries = landed
+        .iter()
+        .map(|s| {
+            let audit_action = format!("case.{}", s.rec.action);
+            audit::entry(
+                now,
+                actor(p, &s.before.tenant, s.before.id),
+                Event::ok(&audit_action, "case", s.before.id).detail(serde_json::json!({
+                    "number": s.after.number, "from": s.before.life.state.key(), "to": s.rec.to.key(),
+                    "version": s.after.version,
+                })),
+            )
+        })
+        .collect();
+    linli_store::repo::audit::append_many(tx, entries).await?;
+    Ok(tried
+        .into_iter()
+        .map(|(s, landed)| landed.then_some(s.after))
+        .collect())
 }
 
 fn step_data(
@@ -984,70 +1046,78 @@ pub async fn act(
     done
 }
 
-/// The sweeper's step on one case: raise whatever alarm is due, exactly once (the version check
-/// and the alarm marks make a second server's attempt a no-op).
-pub async fn alarm(app: &App, sys: &Principal, tenant: &str, id: Uuid) -> Result<usize> {
-    let cal = calendar::current(app).await?;
-    let now = app.now();
-    let Some(c) = repo::get(&app.db, tenant, id).await? else {
-        return Ok(0);
-    };
-    // One step raises whatever is due: `Overdue` also marks a warning never raised.
-    let cmd = match c.life.next_alarm() {
-        Some(t) if t <= now => {
-            if c.life.due_at.is_some_and(|d| d <= now) {
-                Command::Overdue
-            } else {
-                Command::Warn
-            }
+/// The alarm due on a case by `now`, if any: one step raises whatever is due (`Overdue` also
+/// marks a warning never raised).
+fn due_alarm(c: &CaseRow, now: Ts) -> Option<Command> {
+    match c.life.next_alarm() {
+        Some(t) if t <= now => Some(if c.life.due_at.is_some_and(|d| d <= now) {
+            Command::Overdue
+        } else {
+            Command::Warn
+        }),
+        _ => None,
+    }
+}
+
+/// The sweeper's step on each of `cases`, in one transaction: raise whatever alarm is due,
+/// exactly once (the version check and the alarm marks make a second server's attempt, or a
+/// case a person moved since it was read, a no-op). Returns the alarms raised.
+async fn alarms(
+    app: &App,
+    sys: &Principal,
+    cases: &[CaseRow],
+    cal: &linli_domain::calendar::WorkCalendar,
+    now: Ts,
+) -> Result<usize> {
+    let mut plans = Vec::new();
+    for c in cases {
+        if let Some(cmd) = due_alarm(c, now)
+            && let Ok((life, change)) = c.life.apply(&cmd, now, cal)
+        {
+            plans.push((c, cmd, life, change));
         }
-        _ => return Ok(0),
-    };
-    let Ok((life, change)) = c.life.apply(&cmd, now, &cal) else {
+    }
+    if plans.is_empty() {
         return Ok(0);
-    };
+    }
     let units = HashMap::new();
     write_tx!(app, |tx| {
-        match step(
-            &mut tx,
-            sys,
-            &c,
-            life.clone(),
-            &change,
-            &cmd,
-            now,
-            &[],
-            &units,
-        )
-        .await
-        {
-            Ok(_) => 1,
-            // Another sweeper (or a person) moved the case first: nothing to raise here.
-            Err(AppError::Stale) => 0,
-            Err(e) => return Err(e),
+        let mut steps = Vec::with_capacity(plans.len());
+        for (c, cmd, life, change) in &plans {
+            steps.push(prepare(c, life.clone(), change, cmd, &[], &units)?);
         }
+        let landed = commit_many(&mut tx, sys, steps, now).await?;
+        landed.iter().filter(|r| r.is_some()).count()
     })
 }
 
-/// Alarms a sweeper pass raises at once. Each is its own short transaction, so a few in flight
-/// keep PostgreSQL busy while each waits on its round trips (SQLite's writer gate still commits
-/// them one at a time); a backlog of a thousand alarms clears in well under a second.
-pub const SWEEP_PARALLEL: usize = 4;
+/// Alarms a sweeper transaction writes: a backlog is landed in multi-row statements rather
+/// than a transaction per case, while a transaction stays short enough not to hold up intake
+/// (SQLite has one writer).
+pub const SWEEP_TX: usize = 100;
+
+/// Sweeper transactions in flight at once: a couple keep PostgreSQL busy while each waits on
+/// its round trips (SQLite's writer gate still commits them one at a time).
+pub const SWEEP_PARALLEL: usize = 2;
 
 /// One sweeper pass: every case whose alarm is due, in batches.
 pub async fn sweep(app: &App, sys: &Principal, batch: i64) -> Result<usize> {
     use futures::{StreamExt, TryStreamExt};
+    let cal = calendar::current(app).await?;
     let mut raised = 0;
     loop {
-        let due = repo::due_alarms(&app.db, app.now(), batch).await?;
+        let now = app.now();
+        let due = repo::due_alarms(&app.db, now, batch).await?;
         let n = due.len();
-        let done: Vec<usize> = futures::stream::iter(due)
-            .map(|(tenant, id)| async move { alarm(app, sys, &tenant, id).await })
+        let chunks: Vec<Vec<CaseRow>> = due.chunks(SWEEP_TX).map(<[CaseRow]>::to_vec).collect();
+        let cal = &cal;
+        let done: Vec<usize> = futures::stream::iter(chunks)
+            .map(|chunk| async move { alarms(app, sys, &chunk, cal, now).await })
             .buffer_unordered(SWEEP_PARALLEL)
             .try_collect()
             .await?;
-        raised += done.iter().sum::<usize>();
-        let progressed = done.iter().filter(|r| **r > 0).count();
+        let progressed: usize = done.iter().sum();
+        raised += progressed;
         if (n as i64) < batch || progressed == 0 {
             return Ok(raised);
         }
@@ -1359,13 +1429,19 @@ pub(crate) async fn side_step(
     if let Some(w) = whistle_open {
         after.whistle_open = w;
     }
-    let rec = Record {
-        action,
-        to: before.life.state,
-        note,
-        data,
+    let landing = Landing {
+        before: &before,
+        after,
+        rec: Record {
+            action,
+            to: before.life.state,
+            note,
+            data,
+        },
+        parties: parties.to_vec(),
+        notices: notices.to_vec(),
     };
-    commit(tx, p, &before, after, &rec, parties, notices, now).await
+    commit(tx, p, landing, now).await
 }
 
 /// The Chinese label of a timeline action (transitions and 吹哨报到 steps).

@@ -66,7 +66,7 @@ impl std::fmt::Debug for CaseRow {
     }
 }
 
-const COLUMNS: &str = "tenant, id, number, channel, external_id, request_type, urgency, state, title, description,
+pub(crate) const COLUMNS: &str = "tenant, id, number, channel, external_id, request_type, urgency, state, title, description,
     category_id, category_code, category_name, catalogue_version, address, lat_e6, lng_e6, grid_id, community_id,
     requester_name, requester_phone, phone_masked, phone_hash, anonymous, owner_id, owner_path, handler_id, handler_path,
     co_handlers, copy_to, disposition, duplicate_of, limits, received_at, dispatched_at, signed_at, first_contact_at,
@@ -115,7 +115,7 @@ fn parse_ids(s: &str) -> Result<Vec<Uuid>, StoreError> {
         .collect()
 }
 
-fn from_row(r: Row<'_>) -> Result<CaseRow, StoreError> {
+pub(crate) fn from_row(r: Row<'_>) -> Result<CaseRow, StoreError> {
     let key = |col: &str| r.text(col);
     let state = key("state")?;
     let channel = key("channel")?;
@@ -647,21 +647,39 @@ pub struct Notice {
 }
 
 pub async fn insert_notice(tx: &mut Tx, n: &Notice) -> Result<(), StoreError> {
-    tx.execute(
-        "INSERT INTO notices (tenant, id, case_id, kind, unit_id, unit_path, title, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        args![
-            n.tenant.clone(),
-            n.id,
-            n.case_id,
-            n.kind.clone(),
-            n.unit_id,
-            n.unit_path.clone(),
-            n.title.clone(),
-            n.created_at
-        ],
-    )
-    .await?;
+    insert_notices(tx, &[n]).await
+}
+
+/// Notices of one or many cases in as few statements as their count allows.
+pub async fn insert_notices(tx: &mut Tx, notices: &[&Notice]) -> Result<(), StoreError> {
+    for chunk in notices.chunks(1000) {
+        let mut p = Params::default();
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|n| {
+                let marks = [
+                    p.push(n.tenant.clone()),
+                    p.push(n.id),
+                    p.push(n.case_id),
+                    p.push(n.kind.clone()),
+                    p.push(n.unit_id),
+                    p.push(n.unit_path.clone()),
+                    p.push(n.title.clone()),
+                    p.push(n.created_at),
+                ];
+                format!("({})", marks.join(", "))
+            })
+            .collect();
+        tx.execute(
+            format!(
+                "INSERT INTO notices (tenant, id, case_id, kind, unit_id, unit_path, title, created_at)
+                 VALUES {}",
+                rows.join(", ")
+            ),
+            p.args,
+        )
+        .await?;
+    }
     Ok(())
 }
 
@@ -937,12 +955,15 @@ fn conditions(engine: Engine, f: &ScopeFilter, q: &ListQuery, p: &mut Params) ->
     wh
 }
 
-/// Cases whose next alarm is due, oldest first, across every tenant (the sweeper's work list).
-pub async fn due_alarms(db: &Db, now: Ts, limit: i64) -> Result<Vec<(String, Uuid)>, StoreError> {
+/// Cases whose next alarm (warning or overdue mark) is due by `now`, earliest first, across
+/// every tenant (the sweeper's work list).
+pub async fn due_alarms(db: &Db, now: Ts, limit: i64) -> Result<Vec<CaseRow>, StoreError> {
     db.fetch_all(
-        "SELECT tenant, id FROM cases WHERE alarm_at IS NOT NULL AND alarm_at <= $1 ORDER BY alarm_at LIMIT $2",
+        format!(
+            "SELECT {COLUMNS} FROM cases WHERE alarm_at IS NOT NULL AND alarm_at <= $1 ORDER BY alarm_at LIMIT $2"
+        ),
         args![now, limit],
-        |r| Ok((r.text("tenant")?, r.uuid("id")?)),
+        from_row,
     )
     .await
 }
