@@ -1265,7 +1265,7 @@ pub async fn queue_counts(
         .collect();
     // The words are cut once for all the queues.
     let mut searched = base.clone();
-    text_filter(app, &mut searched);
+    text_filter(app, &mut searched).await?;
     let counts = futures::future::try_join_all(queues.iter().map(|queue| {
         let mut q = repo::ListQuery {
             states: Vec::new(),
@@ -1314,27 +1314,31 @@ impl Queue {
 }
 
 /// A list's free text: a case number (or a piece of one) is matched on the number; words go to
-/// the full-text index ([`crate::search`]). Text with nothing searchable in it (only function
-/// words, punctuation) falls back to "number, title or address contains".
-pub fn text_filter(app: &App, q: &mut repo::ListQuery) {
+/// the full-text index ([`crate::search`]), with a note of whether they are common (which
+/// decides how the list finds its matches: [`linli_store::repo::search::is_common`]). Text with
+/// nothing searchable in it (only function words, punctuation) falls back to "number, title or
+/// address contains".
+pub async fn text_filter(app: &App, q: &mut repo::ListQuery) -> Result<()> {
     let Some(text) = q.q.as_deref() else {
-        return;
+        return Ok(());
     };
     if crate::search::is_number_like(text) {
-        return;
+        return Ok(());
     }
     let groups = crate::search::query(app, text);
     if !groups.is_empty() {
+        q.search_common = linli_store::repo::search::is_common(&app.db, &groups).await?;
         q.search = groups;
         q.q = None;
     }
+    Ok(())
 }
 
 /// Cases the principal can read that match the query, newest first.
 pub async fn list(app: &App, p: &Principal, q: &repo::ListQuery) -> Result<Vec<CaseRow>> {
     p.require(Permission::CaseRead)?;
     let mut q = q.clone();
-    text_filter(app, &mut q);
+    text_filter(app, &mut q).await?;
     q.limit = q.limit.clamp(1, 201);
     q.now = app.now();
     let f: ScopeFilter = p.authz.filter(Permission::CaseRead);

@@ -149,6 +149,42 @@ async fn words_find_cases_in_scope_and_never_personal_data() {
     .await;
     assert_eq!(search(&district, "主板").await, vec![lift.clone()]);
 
+    // Both ways of finding matches agree: a rare search fetches its matches through the index,
+    // a common one (thousands of matches) tests each case's terms as it walks the cases.
+    let all = linli_domain::auth::ScopeFilter::everything();
+    for q in [
+        "电梯故障",
+        "路灯",
+        "多福巷社区",
+        "楼道 杂物",
+        "主板",
+        "电梯 路灯",
+        "坏",
+    ] {
+        let mut lq = linli_store::repo::cases::ListQuery {
+            search: linli_app::search::query(&t.app, q),
+            limit: 50,
+            ..Default::default()
+        };
+        let ids = |rows: Vec<linli_store::repo::cases::CaseRow>| -> Vec<uuid::Uuid> {
+            rows.into_iter().map(|c| c.id).collect()
+        };
+        let by_index = ids(linli_store::repo::cases::list(&t.app.db, &all, &lq)
+            .await
+            .unwrap());
+        lq.search_common = true;
+        let by_probe = ids(linli_store::repo::cases::list(&t.app.db, &all, &lq)
+            .await
+            .unwrap());
+        assert_eq!(by_index, by_probe, "{q}");
+    }
+    assert!(
+        !linli_store::repo::search::is_common(&t.app.db, &linli_app::search::query(&t.app, "电梯"))
+            .await
+            .unwrap(),
+        "four cases are not common"
+    );
+
     // A case number (or a piece of one) is still found by its number.
     let number = district.get(&format!("/api/v1/cases/{lamp}")).await.body["case"]["number"]
         .as_str()

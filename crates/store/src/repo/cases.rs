@@ -789,6 +789,9 @@ pub struct ListQuery {
     /// Full-text: every group must match the case's index terms, any term of a group will do
     /// ([`super::search::match_sql`]).
     pub search: Vec<Vec<String>>,
+    /// The search matches many cases ([`super::search::is_common`]): test each case's terms
+    /// instead of fetching every match.
+    pub search_common: bool,
     pub phone_hash: Option<String>,
     pub received_from: Option<Ts>,
     pub received_to: Option<Ts>,
@@ -923,8 +926,12 @@ fn conditions(engine: Engine, f: &ScopeFilter, q: &ListQuery, p: &mut Params) ->
         ));
     }
     if !q.search.is_empty() {
-        let hits = super::search::match_sql(engine, &q.search, p);
-        wh.push(format!("(c.tenant, c.id) IN ({hits})"));
+        if q.search_common {
+            wh.push(super::search::probe_sql(&q.search, p));
+        } else {
+            let hits = super::search::match_sql(engine, &q.search, p);
+            wh.push(format!("(c.tenant, c.id) IN ({hits})"));
+        }
     }
     if let Some(h) = &q.phone_hash {
         wh.push(format!("c.phone_hash = {}", p.push(h.clone())));

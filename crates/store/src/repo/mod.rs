@@ -54,7 +54,7 @@ pub fn scope_sql(
     }
 }
 
-fn like_escape(q: &str) -> String {
+pub(crate) fn like_escape(q: &str) -> String {
     let mut s = String::with_capacity(q.len() + 2);
     for c in q.chars() {
         if matches!(c, '%' | '_' | '\\') {

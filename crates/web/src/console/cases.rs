@@ -364,7 +364,7 @@ async fn wanted(s: &AppState, p: &Principal, q: &ListParams) -> Result<Wanted, A
         filters.push_str(&assess);
     }
     // Cut the words once: the list and the marks use the same groups.
-    linli_app::cases::text_filter(&s.app, &mut lq);
+    linli_app::cases::text_filter(&s.app, &mut lq).await?;
     let terms = lq.search.iter().flatten().cloned().collect();
     Ok(Wanted {
         queue,
