@@ -7,7 +7,7 @@
 //! (or next to the file named by `--database-url sqlite://…`), or a fresh `linli_bench_<uuid>`
 //! database created on the PostgreSQL server named by `--database-url postgres://…` and dropped
 //! at the end. Every load loop is bounded by a count and a time limit, and each subcommand by a
-//! hard cap of ten minutes.
+//! hard cap of ten minutes (`scale`: plus a second per thousand cases, for its load).
 
 mod open311;
 
@@ -180,12 +180,17 @@ fn init_tracing() {
 }
 
 async fn capped<T>(name: &str, f: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
-    match tokio::time::timeout(SUBCOMMAND_CAP, f).await {
+    capped_at(SUBCOMMAND_CAP, name, f).await
+}
+
+async fn capped_at<T>(
+    cap: Duration,
+    name: &str,
+    f: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    match tokio::time::timeout(cap, f).await {
         Ok(r) => r.with_context(|| format!("bench {name}")),
-        Err(_) => bail!(
-            "bench {name} hit the {}-second cap",
-            SUBCOMMAND_CAP.as_secs()
-        ),
+        Err(_) => bail!("bench {name} hit the {}-second cap", cap.as_secs()),
     }
 }
 
@@ -1563,7 +1568,10 @@ pub struct ScaleArgs {
 
 async fn scale_bench(target: &Target, a: &ScaleArgs, m: &Machine) -> anyhow::Result<()> {
     with_db(target, |app| async move {
-        capped("scale", scale_body(&app, a, m)).await
+        // Loading a million cases alone takes minutes on a small machine: the cap grows with
+        // the size asked for (one more second per thousand cases).
+        let cap = SUBCOMMAND_CAP + Duration::from_secs(a.cases as u64 / 1_000);
+        capped_at(cap, "scale", scale_body(&app, a, m)).await
     })
     .await
 }
