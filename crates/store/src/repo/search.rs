@@ -61,46 +61,66 @@ pub async fn upsert_many(tx: &mut Tx, docs: &[Doc<'_>]) -> Result<(), StoreError
     Ok(())
 }
 
+/// The FTS5 query of the groups: `("a" OR "b") AND ("c")`, each term a quoted string.
+fn fts5_query(groups: &[Vec<String>]) -> String {
+    groups
+        .iter()
+        .map(|g| {
+            let ors: Vec<String> = g
+                .iter()
+                .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+                .collect();
+            format!("({})", ors.join(" OR "))
+        })
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+/// The PostgreSQL condition on `case_search s`: the GIN index's own expression against
+/// `plainto_tsquery(…) || …` groups combined with `&&`, terms as parameters.
+fn tsquery_condition(groups: &[Vec<String>], p: &mut Params) -> String {
+    let q = groups
+        .iter()
+        .map(|g| {
+            let ors: Vec<String> = g
+                .iter()
+                .map(|t| format!("plainto_tsquery('simple', {})", p.push(t.clone())))
+                .collect();
+            format!("({})", ors.join(" || "))
+        })
+        .collect::<Vec<_>>()
+        .join(" && ");
+    format!("to_tsvector('simple', s.terms) @@ ({q})")
+}
+
+/// A subquery of the matching index rows' `doc` keys, read from the full-text index alone.
+fn matching_docs(engine: Engine, groups: &[Vec<String>], p: &mut Params) -> String {
+    match engine {
+        Engine::Sqlite => format!(
+            "SELECT rowid AS doc FROM case_search_fts WHERE case_search_fts MATCH {}",
+            p.push(fts5_query(groups))
+        ),
+        Engine::Postgres => format!(
+            "SELECT s.doc FROM case_search s WHERE {}",
+            tsquery_condition(groups, p)
+        ),
+    }
+}
+
 /// A subquery of the `(tenant, case_id)` pairs whose terms match every group (any term of a
-/// group). Terms are passed as parameters, never spliced into the SQL.
+/// group), found through the full-text index. Terms are always parameters. (On SQLite the FTS5
+/// matches are taken first and their index rows then fetched by key: as a join, the planner may
+/// walk every index row and ask FTS5 about each.)
 pub fn match_sql(engine: Engine, groups: &[Vec<String>], p: &mut Params) -> String {
     match engine {
-        Engine::Sqlite => {
-            // FTS5 query syntax: ("a" OR "b") AND ("c"), each term a quoted string.
-            let q = groups
-                .iter()
-                .map(|g| {
-                    let ors: Vec<String> = g
-                        .iter()
-                        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-                        .collect();
-                    format!("({})", ors.join(" OR "))
-                })
-                .collect::<Vec<_>>()
-                .join(" AND ");
-            let m = p.push(q);
-            format!(
-                "SELECT s.tenant, s.case_id FROM case_search_fts f JOIN case_search s ON s.doc = f.rowid
-                 WHERE case_search_fts MATCH {m}"
-            )
-        }
-        Engine::Postgres => {
-            let q = groups
-                .iter()
-                .map(|g| {
-                    let ors: Vec<String> = g
-                        .iter()
-                        .map(|t| format!("plainto_tsquery('simple', {})", p.push(t.clone())))
-                        .collect();
-                    format!("({})", ors.join(" || "))
-                })
-                .collect::<Vec<_>>()
-                .join(" && ");
-            // The same expression as the GIN index, so the index is used.
-            format!(
-                "SELECT s.tenant, s.case_id FROM case_search s WHERE to_tsvector('simple', s.terms) @@ ({q})"
-            )
-        }
+        Engine::Sqlite => format!(
+            "SELECT s.tenant, s.case_id FROM case_search s WHERE s.doc IN ({})",
+            matching_docs(engine, groups, p)
+        ),
+        Engine::Postgres => format!(
+            "SELECT s.tenant, s.case_id FROM case_search s WHERE {}",
+            tsquery_condition(groups, p)
+        ),
     }
 }
 
@@ -117,7 +137,7 @@ pub async fn is_common(db: &Db, groups: &[Vec<String>]) -> Result<bool, StoreErr
         return Ok(false);
     }
     let mut p = Params::default();
-    let hits = match_sql(db.engine(), groups, &mut p);
+    let hits = matching_docs(db.engine(), groups, &mut p);
     let cap = p.push(COMMON_MATCHES);
     let n = db
         .fetch_one_i64(
@@ -146,8 +166,11 @@ pub fn probe_sql(groups: &[Vec<String>], p: &mut Params) -> String {
         })
         .collect::<Vec<_>>()
         .join(" AND ");
+    // `LIMIT 1 OFFSET 0` keeps the test a per-row probe of the case's one index row: without it
+    // PostgreSQL turns the EXISTS into a semi-join and scans every case's terms first.
     format!(
-        "EXISTS (SELECT 1 FROM case_search s WHERE s.tenant = c.tenant AND s.case_id = c.id AND {all})"
+        "EXISTS (SELECT 1 FROM case_search s WHERE s.tenant = c.tenant AND s.case_id = c.id AND {all}
+         LIMIT 1 OFFSET 0)"
     )
 }
 
