@@ -151,6 +151,80 @@ async fn up_to(app: &App, u: &OrgUnit, kind: OrgKind) -> Result<Option<OrgUnit>>
         .find(|a| a.kind == kind))
 }
 
+/// Where a request lies, as far as intake can tell.
+pub struct Located {
+    /// The filer's own unit.
+    pub home: OrgUnit,
+    /// An explicit grid, or the patrolling grid worker's own grid.
+    pub grid: Option<OrgUnit>,
+    /// The grid's community, or without a grid the community the address resolves to.
+    pub community: Option<OrgUnit>,
+    /// The street (街道/乡镇) of that community, or the one the address resolves to.
+    pub street: Option<OrgUnit>,
+    /// The district of the most specific of these (the case's tenant by default).
+    pub tenant: String,
+}
+
+/// Place a request: the grid given or the filer's own, its community; without a grid, the
+/// street and community its address resolves to ([`crate::places`]) when they lie within the
+/// filer's district (or, for a city centre, anywhere below it).
+pub async fn locate(
+    app: &App,
+    p: &Principal,
+    grid_id: Option<Uuid>,
+    address: &str,
+) -> Result<Located> {
+    let home = unit(app, p.unit_id).await?;
+    let grid = match grid_id {
+        Some(g) => {
+            let g = unit(app, g).await?;
+            if g.kind != OrgKind::Grid {
+                return Err(AppError::invalid("not_a_grid", "所选单位不是网格"));
+            }
+            Some(g)
+        }
+        None if home.kind == OrgKind::Grid => Some(home.clone()),
+        None => None,
+    };
+    let (mut community, mut street) = (None, None);
+    if let Some(g) = &grid {
+        community = up_to(app, g, OrgKind::Community).await?;
+    } else if let Some(r) = crate::places::resolve(app, address) {
+        let reach = up_to(app, &home, OrgKind::District)
+            .await?
+            .unwrap_or_else(|| home.clone());
+        let within = |u: &OrgUnit| u.active && u.path.starts_with(&reach.path);
+        for (unit, kind, slot) in [
+            (&r.community, OrgKind::Community, &mut community),
+            (&r.town, OrgKind::Street, &mut street),
+        ] {
+            if let Some(found) = unit {
+                *slot = linli_store::repo::org::get_by_code(&app.db, &found.code)
+                    .await?
+                    .filter(|u| u.kind == kind && within(u));
+            }
+        }
+    }
+    if street.is_none()
+        && let Some(c) = &community
+    {
+        street = crate::units::street_of(app, c).await?;
+    }
+    let base = grid
+        .as_ref()
+        .or(community.as_ref())
+        .or(street.as_ref())
+        .unwrap_or(&home);
+    let tenant = tenant_of_path(&base.path);
+    Ok(Located {
+        home,
+        grid,
+        community,
+        street,
+        tenant,
+    })
+}
+
 /// File a new case. Returns the case and whether it was new (false: an idempotent repeat).
 pub async fn create(app: &App, p: &Principal, n: NewCase) -> Result<(CaseRow, bool)> {
     p.require(Permission::CaseCreate)?;
@@ -197,28 +271,22 @@ pub async fn create(app: &App, p: &Principal, n: NewCase) -> Result<(CaseRow, bo
         None => None,
     };
 
-    // Where it lies: an explicit grid, or the patrolling grid worker's own grid.
-    let home = unit(app, p.unit_id).await?;
-    let grid = match n.grid_id {
-        Some(g) => {
-            let g = unit(app, g).await?;
-            if g.kind != OrgKind::Grid {
-                return Err(AppError::invalid("not_a_grid", "所选单位不是网格"));
-            }
-            Some(g)
-        }
-        None if home.kind == OrgKind::Grid => Some(home.clone()),
-        None => None,
-    };
-    let community = match &grid {
-        Some(g) => up_to(app, g, OrgKind::Community).await?,
-        None => None,
-    };
+    let Located {
+        home,
+        grid,
+        community,
+        street,
+        ..
+    } = locate(app, p, n.grid_id, &address).await?;
     // Who receives it.
     let owner = match n.owner_unit_id {
         Some(o) => unit(app, o).await?,
         None => {
-            let base = grid.as_ref().unwrap_or(&home);
+            let base = grid
+                .as_ref()
+                .or(community.as_ref())
+                .or(street.as_ref())
+                .unwrap_or(&home);
             let kind = if channel == Channel::Patrol {
                 OrgKind::Street
             } else {
@@ -254,6 +322,8 @@ pub async fn create(app: &App, p: &Principal, n: NewCase) -> Result<(CaseRow, bo
         ));
     }
     let tenant = tenant_of_path(&owner.path);
+    // A community read from the address counts only inside the receiving district.
+    let community = community.filter(|c| tenant_of_path(&c.path) == tenant);
     let cat = match n.category_id {
         Some(id) => Some(
             catalogue::entry(app, &tenant, id)
@@ -938,9 +1008,7 @@ pub async fn act(
             let duplicate_of = match input.duplicate_of {
                 Some(d) => {
                     let orig = get(app, p, d).await?;
-                    if orig.id == c.id {
-                        return Err(AppError::invalid("duplicate_of_self", "不能关联自身"));
-                    }
+                    crate::duplicates::check_original(&c, &orig)?;
                     Some(orig.id)
                 }
                 None => None,

@@ -22,6 +22,36 @@ pub struct AppConfig {
     pub classifier_retrain_hours: i64,
     /// Notifications: SMS to requesters, webhooks to outside systems.
     pub notify: NotifyConfig,
+    /// Duplicate detection: which open cases a request is compared with, and how alike is alike.
+    pub duplicates: DuplicatesConfig,
+}
+
+/// The `[app.duplicates]` section (docs/duplicates.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DuplicatesConfig {
+    /// Compare with cases received this many days before the request (0 turns detection off).
+    pub window_days: i64,
+    /// When both have a map point, they must lie within this many metres.
+    pub distance_m: f64,
+    /// When both are categorised, they must share the first-level category.
+    pub same_category: bool,
+    /// Text similarity (0–1) from which a case is proposed ([`linli_text::similarity`]).
+    pub threshold: f32,
+    /// Most cases of the window one request is compared with (newest first).
+    pub pool: i64,
+}
+
+impl Default for DuplicatesConfig {
+    fn default() -> Self {
+        DuplicatesConfig {
+            window_days: 15,
+            distance_m: 500.0,
+            same_category: true,
+            threshold: 0.45,
+            pool: 500,
+        }
+    }
 }
 
 /// The `[app.notify]` section (docs/notifications.md).
@@ -66,6 +96,7 @@ impl Default for AppConfig {
             platform_name: "邻里社区综合管理服务平台".to_string(),
             classifier_retrain_hours: 24,
             notify: NotifyConfig::default(),
+            duplicates: DuplicatesConfig::default(),
         }
     }
 }

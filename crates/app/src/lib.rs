@@ -33,6 +33,7 @@ pub mod cases;
 pub mod catalogue;
 pub mod config;
 pub mod divisions;
+pub mod duplicates;
 pub mod error;
 pub mod filer;
 pub mod intake;
@@ -41,6 +42,7 @@ pub mod notify;
 pub mod open311;
 pub mod org;
 pub mod pi;
+pub mod places;
 pub mod portal;
 pub mod principal;
 pub mod search;
@@ -86,6 +88,8 @@ pub struct App {
     pub notifier: Arc<notify::Notifier>,
     /// The full-text search dictionary ([`search`]).
     pub search: Arc<search::SearchDict>,
+    /// The address resolver over the deployment's divisions ([`places`]).
+    pub places: Arc<places::Places>,
 }
 
 impl App {
@@ -110,6 +114,7 @@ impl App {
             counts: Arc::default(),
             notifier: Arc::default(),
             search: Arc::default(),
+            places: Arc::default(),
         }
     }
 

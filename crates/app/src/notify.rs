@@ -23,11 +23,12 @@ use std::time::Duration;
 use hmac::{Hmac, KeyInit, Mac};
 use linli_domain::Ts;
 use linli_domain::auth::Permission;
-use linli_domain::case::CaseState;
+use linli_domain::case::{CaseState, Disposition};
 use linli_domain::notify::{DeliveryState, Sink, Topic, backoff_secs, topic_of};
 use linli_domain::org::OrgKind;
 use linli_store::Tx;
 use linli_store::repo::cases::{self as case_repo, CaseRow};
+use linli_store::repo::duplicates as dup_repo;
 use linli_store::repo::notify::{self as repo, Delivery, Webhook};
 use sha2::Sha256;
 use uuid::Uuid;
@@ -71,10 +72,11 @@ pub async fn enqueue(tx: &mut Tx, events: &[CaseEvent<'_>], now: Ts) -> Result<(
     let mut hooks: HashMap<&str, Vec<(Uuid, String)>> = HashMap::new();
     let mut rows = Vec::new();
     for ev in events {
-        let Some(topic) = topic_of(ev.action, ev.to) else {
+        let c = ev.case;
+        let duplicate = c.life.disposition == Some(Disposition::Duplicate);
+        let Some(topic) = topic_of(ev.action, ev.to, duplicate) else {
             continue;
         };
-        let c = ev.case;
         if !hooks.contains_key(c.tenant.as_str()) {
             let active = repo::active_webhooks(tx, &c.tenant).await?;
             hooks.insert(&c.tenant, active);
@@ -96,6 +98,8 @@ pub async fn enqueue(tx: &mut Tx, events: &[CaseEvent<'_>], now: Ts) -> Result<(
                 "category_code": c.category_code,
                 "category_name": c.category_name,
                 "due_at": c.life.due_at.map(Ts::rfc3339),
+                "disposition": c.life.disposition.map(|d| d.key()),
+                "duplicate_of": c.life.duplicate_of,
             },
         })
         .to_string();
@@ -118,6 +122,15 @@ pub async fn enqueue(tx: &mut Tx, events: &[CaseEvent<'_>], now: Ts) -> Result<(
         };
         if topic.for_requester() && c.requester_phone.is_some() && !c.life.anonymous {
             rows.push(row(Sink::Sms, None));
+        }
+        // The requesters of the cases merged into this one hear of its answer and closing.
+        if topic.for_merged() {
+            for id in dup_repo::merged_reachable_tx(tx, &c.tenant, c.id).await? {
+                rows.push(Delivery {
+                    case_id: Some(id),
+                    ..row(Sink::Sms, None)
+                });
+            }
         }
         for (id, topics) in hooks.get(c.tenant.as_str()).into_iter().flatten() {
             if topic.matches(topics) {
@@ -172,29 +185,55 @@ pub async fn send(app: &App, d: &Delivery) -> std::result::Result<(), String> {
             answered(r.status())
         }
         Some(Sink::Sms) => {
-            let case = match d.case_id {
-                Some(id) => case_repo::get(&app.db, &d.tenant, id)
-                    .await
-                    .map_err(|e| format!("读取工单失败：{e}"))?,
-                None => None,
-            };
-            let case = case.ok_or("工单不存在")?;
-            let sealed = case
-                .requester_phone
-                .as_deref()
-                .filter(|_| !case.life.anonymous)
-                .ok_or("诉求人没有可用的电话")?;
-            let phone = app
-                .pi
-                .open(sealed)
-                .map_err(|_| "电话无法解密（个人信息密钥不符）")?;
-            let text = Topic::parse(&d.topic)
-                .and_then(|t| t.sms_text(&cfg.sms_sign, &case.number))
-                .ok_or("该事件没有短信模板")?;
+            let (phone, text) = sms_of(app, d).await?;
             send_sms(app, d.id, &phone, &text).await
         }
         None => Err(format!("未知的投递方式 {}", d.sink)),
     }
+}
+
+/// The phone an SMS delivery goes to and its text, read at sending time from the sealed case
+/// (a case merged into an original is told about the original). The error says why not.
+pub async fn sms_of(app: &App, d: &Delivery) -> std::result::Result<(String, String), String> {
+    let cfg = &app.cfg.notify;
+    let case = match d.case_id {
+        Some(id) => case_repo::get(&app.db, &d.tenant, id)
+            .await
+            .map_err(|e| format!("读取工单失败：{e}"))?,
+        None => None,
+    };
+    let case = case.ok_or("工单不存在")?;
+    let sealed = case
+        .requester_phone
+        .as_deref()
+        .filter(|_| !case.life.anonymous)
+        .ok_or("诉求人没有可用的电话")?;
+    let phone = app
+        .pi
+        .open(sealed)
+        .map_err(|_| "电话无法解密（个人信息密钥不符）")?;
+    let topic = Topic::parse(&d.topic).ok_or("该事件没有短信模板")?;
+    let text = match case.life.duplicate_of {
+        // A merged case's requester is told about the original.
+        Some(o) if case.life.disposition == Some(Disposition::Duplicate) => {
+            let original = case_repo::get(&app.db, &d.tenant, o)
+                .await
+                .map_err(|e| format!("读取原工单失败：{e}"))?
+                .ok_or("原工单不存在")?;
+            // (A step from before the merge still says what it said.)
+            topic
+                .merged_sms_text(
+                    &cfg.sms_sign,
+                    &case.number,
+                    &original.number,
+                    original.life.state.label(),
+                )
+                .or_else(|| topic.sms_text(&cfg.sms_sign, &case.number))
+        }
+        _ => topic.sms_text(&cfg.sms_sign, &case.number),
+    }
+    .ok_or("该事件没有短信模板")?;
+    Ok((phone, text))
 }
 
 /// Send one text message through the configured sender: the log sender when `sms_url` is

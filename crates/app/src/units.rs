@@ -41,6 +41,16 @@ fn keep<T>(m: &Mutex<HashMap<Uuid, (T, Instant)>>, id: Uuid, v: T) {
 }
 
 /// The unit with this id (active or not), through the cache.
+/// The street (街道/乡镇) directly above a community.
+pub async fn street_of(app: &App, community: &OrgUnit) -> Result<Option<OrgUnit>> {
+    match community.parent_id {
+        Some(up) => Ok(get(app, up)
+            .await?
+            .filter(|u| u.kind == linli_domain::org::OrgKind::Street)),
+        None => Ok(None),
+    }
+}
+
 pub async fn get(app: &App, id: Uuid) -> Result<Option<OrgUnit>> {
     if let Some(u) = fresh(&app.units.units, id) {
         return Ok(u);

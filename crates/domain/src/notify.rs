@@ -16,6 +16,7 @@ crate::keyed! {
         Dispatched = "case.dispatched", "已派遣";
         Replied = "case.replied", "已答复";
         Closed = "case.closed", "已办结";
+        Merged = "case.merged", "并入原工单";
         Reopened = "case.reopened", "重新办理";
         Warning = "case.warning", "临期预警";
         Overdue = "case.overdue", "已超期";
@@ -40,9 +41,11 @@ crate::keyed! {
 }
 
 /// The event a step of the timeline is, if any: `action` is the timeline action key
-/// (`receive` for intake), `to` the state the step leads to.
-pub fn topic_of(action: &str, to: CaseState) -> Option<Topic> {
+/// (`receive` for intake), `to` the state the step leads to, `duplicate` whether the step
+/// disposed of the case as a duplicate of another (重复诉求: merged into the original).
+pub fn topic_of(action: &str, to: CaseState, duplicate: bool) -> Option<Topic> {
     Some(match (action, to) {
+        (_, CaseState::Disposed) if duplicate => Topic::Merged,
         ("receive", _) => Topic::Received,
         ("register", _) => Topic::Registered,
         ("reply", _) => Topic::Replied,
@@ -67,7 +70,34 @@ impl Topic {
                 | Topic::Replied
                 | Topic::Closed
                 | Topic::Reopened
+                | Topic::Merged
         )
+    }
+
+    /// Whether the requesters of the cases merged into a case are told of this step of it
+    /// (the original's answer and its closing).
+    pub fn for_merged(self) -> bool {
+        matches!(self, Topic::Replied | Topic::Closed)
+    }
+
+    /// The text message for a case merged into `original` (a 重复诉求): at the merge, what the
+    /// original is at (`progress`, its state's label); later, the original's step `self`.
+    pub fn merged_sms_text(
+        self,
+        sign: &str,
+        number: &str,
+        original: &str,
+        progress: &str,
+    ) -> Option<String> {
+        let now = match self {
+            Topic::Merged => format!("目前进展：{progress}"),
+            Topic::Replied => "该工单承办单位已答复办理结果".to_string(),
+            Topic::Closed => "该工单已办结".to_string(),
+            _ => return None,
+        };
+        Some(format!(
+            "【{sign}】您的诉求（编号 {number}）与工单 {original} 反映的是同一问题，已并入该工单办理，{now}。"
+        ))
     }
 
     /// The requester's text message for case `number`, signed with the platform's name.
@@ -78,6 +108,8 @@ impl Topic {
             Topic::Replied => "承办单位已答复办理结果，后续将向您回访",
             Topic::Closed => "已办结，感谢您的反映",
             Topic::Reopened => "已重新办理",
+            // Merged cases are told through `merged_sms_text`, which names the original.
+            Topic::Merged => "已并入反映同一问题的工单办理",
             _ => return None,
         };
         Some(format!("【{sign}】您的诉求（编号 {number}）{body}。"))
@@ -106,18 +138,28 @@ mod tests {
     #[test]
     fn steps_become_topics() {
         use CaseState::*;
-        assert_eq!(topic_of("receive", Pending), Some(Topic::Received));
-        assert_eq!(topic_of("register", Registered), Some(Topic::Registered));
-        assert_eq!(topic_of("dispatch", Dispatched), Some(Topic::Dispatched));
-        assert_eq!(topic_of("review", Dispatched), Some(Topic::Dispatched));
-        assert_eq!(topic_of("verify", Closed), Some(Topic::Closed));
-        assert_eq!(topic_of("dispose", Disposed), Some(Topic::Closed));
-        assert_eq!(topic_of("verify", Handling), None);
-        assert_eq!(topic_of("sign", Handling), None);
-        assert_eq!(topic_of("note", Handling), None);
-        assert_eq!(topic_of("visit", Visited), None);
-        assert_eq!(topic_of("reopen", Handling), Some(Topic::Reopened));
-        assert_eq!(topic_of("warn", Handling), Some(Topic::Warning));
+        assert_eq!(topic_of("receive", Pending, false), Some(Topic::Received));
+        assert_eq!(
+            topic_of("register", Registered, false),
+            Some(Topic::Registered)
+        );
+        assert_eq!(
+            topic_of("dispatch", Dispatched, false),
+            Some(Topic::Dispatched)
+        );
+        assert_eq!(
+            topic_of("review", Dispatched, false),
+            Some(Topic::Dispatched)
+        );
+        assert_eq!(topic_of("verify", Closed, false), Some(Topic::Closed));
+        assert_eq!(topic_of("dispose", Disposed, false), Some(Topic::Closed));
+        assert_eq!(topic_of("dispose", Disposed, true), Some(Topic::Merged));
+        assert_eq!(topic_of("verify", Handling, false), None);
+        assert_eq!(topic_of("sign", Handling, false), None);
+        assert_eq!(topic_of("note", Handling, false), None);
+        assert_eq!(topic_of("visit", Visited, false), None);
+        assert_eq!(topic_of("reopen", Handling, false), Some(Topic::Reopened));
+        assert_eq!(topic_of("warn", Handling, false), Some(Topic::Warning));
     }
 
     #[test]
@@ -127,7 +169,7 @@ mod tests {
             .copied()
             .filter(|t| t.for_requester())
             .collect();
-        assert_eq!(told.len(), 5);
+        assert_eq!(told.len(), 6);
         for t in Topic::ALL {
             assert_eq!(
                 t.sms_text("邻里", "X").is_some(),
@@ -141,6 +183,27 @@ mod tests {
                 .as_deref(),
             Some("【邻里】您的诉求（编号 110101-20261121-000001）已办结，感谢您的反映。")
         );
+    }
+
+    #[test]
+    fn a_merged_requester_hears_the_original_and_its_progress() {
+        assert_eq!(
+            Topic::Merged
+                .merged_sms_text("邻里", "D-2", "O-1", "办理中")
+                .as_deref(),
+            Some(
+                "【邻里】您的诉求（编号 D-2）与工单 O-1 反映的是同一问题，已并入该工单办理，目前进展：办理中。"
+            )
+        );
+        let later = Topic::Closed.merged_sms_text("邻里", "D-2", "O-1", "");
+        assert!(later.is_some_and(|t| t.ends_with("该工单已办结。")));
+        for t in Topic::ALL {
+            assert_eq!(
+                t.merged_sms_text("邻里", "D", "O", "").is_some(),
+                *t == Topic::Merged || t.for_merged(),
+                "{t:?}"
+            );
+        }
     }
 
     #[test]

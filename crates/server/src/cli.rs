@@ -108,6 +108,14 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {
         Ok(n) => tracing::info!(words = n, "search dictionary loaded"),
         Err(e) => tracing::warn!(error = %e, "search dictionary not loaded; jieba's own is used"),
     }
+    // The address resolver over the org tree: intake places address-only cases in their
+    // street and community.
+    match linli_app::places::load(&app).await {
+        Ok(n) => tracing::info!(units = n, "address gazetteer loaded"),
+        Err(e) => {
+            tracing::warn!(error = %e, "address gazetteer not loaded; addresses are not placed")
+        }
+    }
 
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await

@@ -9,6 +9,7 @@ mod catalogue;
 mod classify;
 mod cli;
 mod config;
+mod duplicates;
 
 use std::path::PathBuf;
 
@@ -77,6 +78,11 @@ enum Command {
     Search {
         #[command(subcommand)]
         action: SearchCmd,
+    },
+    /// Duplicate detection: measure its text similarity on labelled pairs (docs/duplicates.md).
+    Duplicates {
+        #[command(subcommand)]
+        action: duplicates::DuplicatesCmd,
     },
     /// Address resolution to division codes: resolve, eval, bench (docs/address.md).
     Address {
@@ -173,6 +179,7 @@ fn main() -> std::process::ExitCode {
             Command::Bench { what } => bench::run(what, bench_url).await,
             Command::Classify { action } => classify::run(action),
             Command::Address { action } => address::run(action),
+            Command::Duplicates { action } => duplicates::run(action),
         }
     });
     match result {

@@ -66,6 +66,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0008_search.sql"),
         postgres: include_str!("../../../migrations/postgres/0008_search.sql"),
     },
+    Migration {
+        version: 9,
+        name: "duplicates",
+        sqlite: include_str!("../../../migrations/sqlite/0009_duplicates.sql"),
+        postgres: include_str!("../../../migrations/postgres/0009_duplicates.sql"),
+    },
 ];
 
 impl Migration {

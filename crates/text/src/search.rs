@@ -50,6 +50,15 @@ pub const MAX_DOC_TERMS: usize = 2_000;
 /// Most term groups one query may have.
 pub const MAX_QUERY_GROUPS: usize = 12;
 
+/// The first word of `term`'s near-synonym group, or the term itself (so that texts saying the
+/// same thing in residents' different words share terms, [`crate::similar`]).
+pub(crate) fn canonical(term: &str) -> &str {
+    SYNONYMS
+        .iter()
+        .find(|g| g.contains(&term))
+        .map_or(term, |g| g[0])
+}
+
 fn is_stopword(t: &str) -> bool {
     STOPWORDS.contains(&t)
 }

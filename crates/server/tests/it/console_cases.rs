@@ -341,7 +341,7 @@ async fn console_intake_with_a_category_and_dispatch_preselects_its_unit() {
         attr(&html, &format!("{disp} input[name=unit_id]"), "value").as_deref(),
         Some(b01.as_str())
     );
-    assert!(html.contains("已按事项分类的责任单位预选"));
+    assert!(html.contains("已按事项分类的责任单位"));
     // An unknown category on register is refused with a message.
     let r = district
         .post_form(

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod calendar;
 pub mod cases;
 pub mod catalogue;
+pub mod duplicates;
 pub mod jobs;
 pub mod notify;
 pub mod open311;

@@ -319,3 +319,26 @@ pub async fn names(
     db.fetch_all(sql, p.args, |r| Ok((r.uuid("id")?, r.text("name")?)))
         .await
 }
+
+/// `(code, name, kind)` of every active administrative unit (province to community), for
+/// building the address resolver's gazetteer.
+pub async fn division_units(db: &Db) -> Result<Vec<(String, String, OrgKind)>, StoreError> {
+    db.fetch_all(
+        "SELECT code, name, kind FROM org_units
+         WHERE active = TRUE AND kind IN ('province', 'city', 'district', 'street', 'community')
+         ORDER BY code",
+        Vec::new(),
+        |r| {
+            let kind = r.text("kind")?;
+            Ok((
+                r.text("code")?,
+                r.text("name")?,
+                OrgKind::parse(&kind).ok_or_else(|| StoreError::Decode {
+                    column: "kind".into(),
+                    message: format!("unknown org kind {kind:?}"),
+                })?,
+            ))
+        },
+    )
+    .await
+}

@@ -9,6 +9,7 @@ pub(crate) mod assessment;
 pub(crate) mod audit;
 pub(crate) mod cases;
 pub(crate) mod catalogue;
+mod duplicates;
 pub(crate) mod intake;
 mod notify;
 mod open311_keys;
@@ -46,6 +47,7 @@ use crate::AppState;
         catalogue::items, catalogue::item, catalogue::search,
         assessment::report, assessment::weights, assessment::set_weights,
         intake::suggest, intake::train,
+        duplicates::of_case, duplicates::of_draft, duplicates::merge, duplicates::dismiss, duplicates::place,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&SecurityAddon),
@@ -144,10 +146,18 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/cases/queues", get(cases::queues))
         .route("/api/v1/intake/suggest", post(intake::suggest))
         .route("/api/v1/intake/classifier/train", post(intake::train))
+        .route("/api/v1/intake/duplicates", post(duplicates::of_draft))
+        .route("/api/v1/intake/place", post(duplicates::place))
         .route("/api/v1/cases/by-number/{number}", get(cases::by_number))
         .route("/api/v1/cases/{id}", get(cases::get_one))
         .route("/api/v1/cases/{id}/requester", get(cases::requester))
         .route("/api/v1/cases/{id}/notices", get(cases::notices))
+        .route("/api/v1/cases/{id}/duplicates", get(duplicates::of_case))
+        .route(
+            "/api/v1/cases/{id}/duplicates/dismiss",
+            post(duplicates::dismiss),
+        )
+        .route("/api/v1/cases/{id}/merge", post(duplicates::merge))
         .route(
             "/api/v1/cases/{id}/attachments",
             get(cases::attachments)

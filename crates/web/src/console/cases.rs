@@ -603,6 +603,7 @@ struct CasePage {
     category: (String, String),
     /// The dispatch form's preselected unit from the category's responsible unit: (id, name).
     dispatch_to: (String, String),
+    dups: super::duplicates::Panel,
 }
 
 fn notice_label(kind: &str) -> &'static str {
@@ -703,6 +704,7 @@ async fn show_case(
     } else {
         Default::default()
     };
+    let dups = super::duplicates::panel(s, p, &c, actions.contains(&Action::Dispose)).await;
     let now = s.app.now();
     let l = &c.life;
     let light = l.light(now);
@@ -843,10 +845,13 @@ async fn show_case(
             c.category_name.clone(),
         ),
         dispatch_to,
+        dups,
     }))
 }
 
-/// The unit the case's category names as responsible, to preselect on the dispatch form.
+/// The unit to preselect on the dispatch form: the one the case's category names as
+/// responsible, or, for a category a street handles (属地管理), the street of the case's
+/// community.
 async fn dispatch_default(s: &AppState, c: &CaseRow) -> Result<(String, String), AppError> {
     let Some(cat) = c.category_id else {
         return Ok(Default::default());
@@ -854,16 +859,22 @@ async fn dispatch_default(s: &AppState, c: &CaseRow) -> Result<(String, String),
     let Some(e) = linli_app::catalogue::entry(&s.app, &c.tenant, cat).await? else {
         return Ok(Default::default());
     };
-    if e.handler_code.is_empty() {
-        return Ok(Default::default());
-    }
-    Ok(
-        linli_store::repo::org::get_by_code(&s.app.db, &e.handler_code)
-            .await?
-            .filter(|u| u.active)
-            .map(|u| (u.id.to_string(), u.name))
-            .unwrap_or_default(),
-    )
+    let unit = if !e.handler_code.is_empty() {
+        linli_store::repo::org::get_by_code(&s.app.db, &e.handler_code).await?
+    } else if e.handler_kind == Some(linli_domain::org::OrgKind::Street)
+        && let Some(community) = c.community_id
+    {
+        match linli_app::units::get(&s.app, community).await? {
+            Some(cm) => linli_app::units::street_of(&s.app, &cm).await?,
+            None => None,
+        }
+    } else {
+        None
+    };
+    Ok(unit
+        .filter(|u| u.active)
+        .map(|u| (u.id.to_string(), u.name))
+        .unwrap_or_default())
 }
 
 async fn case_page(

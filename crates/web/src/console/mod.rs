@@ -10,6 +10,7 @@ mod attachments;
 mod audit;
 mod cases;
 mod catalogue;
+mod duplicates;
 pub(crate) mod login;
 mod notices;
 mod notify;
@@ -49,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .merge(notices::routes())
         .merge(audit::routes())
         .merge(cases::routes())
+        .merge(duplicates::routes())
         .merge(whistle::routes())
         .merge(attachments::routes())
         .merge(catalogue::routes())
