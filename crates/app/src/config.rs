@@ -48,7 +48,7 @@ impl Default for DuplicatesConfig {
             window_days: 15,
             distance_m: 500.0,
             same_category: true,
-            threshold: 0.45,
+            threshold: 0.4,
             pool: 500,
         }
     }

@@ -6,8 +6,8 @@
 //! its district received in the `[app.duplicates] window_days` before it, in its community when
 //! that is known ([`linli_store::repo::duplicates::pool`]). A candidate must lie within
 //! `distance_m` when both have a map point and share the first-level category when both are
-//! categorised (`same_category`); then their texts are compared ([`linli_text::similarity`]
-//! over the terms each is indexed under for search), and from `threshold` up the candidate is
+//! categorised (`same_category`); then their titles and descriptions are compared
+//! ([`linli_text::similarity`] over their search terms), and from `threshold` up the candidate is
 //! proposed, best first. Only cases the reader may see are proposed.
 //!
 //! The dispatcher merges (the request is disposed of as 重复诉求 linked to the original, and
@@ -58,8 +58,12 @@ fn top_level(code: &str) -> &str {
     code.split('.').next().unwrap_or("")
 }
 
-fn fingerprint(terms: &str) -> Fingerprint {
-    Fingerprint::of_terms(terms.split_whitespace())
+/// What a request says, for comparing: the terms of its title and description only. The place
+/// is compared by the filters (community, distance), not by words: two different problems at
+/// one address share every word of the address.
+fn fingerprint(seg: &linli_text::Segmenter, title: &str, description: &str) -> Fingerprint {
+    let terms = linli_text::index_terms(seg, &format!("{title}\n{description}"));
+    Fingerprint::of_terms(terms.iter().map(String::as_str))
 }
 
 /// Whether the settings allow `other` as the original of `probe`, and how far apart they are.
@@ -95,6 +99,7 @@ async fn propose(app: &App, p: &Principal, probe: Probe<'_>) -> Result<Vec<Candi
         return Ok(Vec::new());
     }
     let window = cfg.window_days.min(365) * 86_400 * 1_000_000;
+    let seg = app.search.segmenter();
     let pool = repo::pool(
         &app.db,
         &Pool {
@@ -109,9 +114,9 @@ async fn propose(app: &App, p: &Principal, probe: Probe<'_>) -> Result<Vec<Candi
     .await?;
     let mut scored: Vec<Candidate> = pool
         .into_iter()
-        .filter_map(|(c, terms)| {
+        .filter_map(|c| {
             let distance_m = admissible(app, &probe, &c)?;
-            let other = fingerprint(&terms);
+            let other = fingerprint(&seg, &c.title, &c.description);
             let score = similarity(&probe.text, &other);
             (score >= cfg.threshold).then(|| Candidate {
                 shared: probe.text.shared(&other, 6),
@@ -145,9 +150,7 @@ pub async fn for_case(app: &App, p: &Principal, id: Uuid) -> Result<Vec<Candidat
     if !matches!(c.life.state, CaseState::Pending | CaseState::Registered) {
         return Ok(Vec::new());
     }
-    let terms = linli_store::repo::search::terms_of(&app.db, &c.tenant, c.id)
-        .await?
-        .unwrap_or_else(|| crate::search::terms(&app.search.segmenter(), &c, &[]));
+    let text = fingerprint(&app.search.segmenter(), &c.title, &c.description);
     propose(
         app,
         p,
@@ -158,7 +161,7 @@ pub async fn for_case(app: &App, p: &Principal, id: Uuid) -> Result<Vec<Candidat
             point: c.lat_e6.zip(c.lng_e6),
             community: c.community_id,
             category_code: &c.category_code,
-            text: fingerprint(&terms),
+            text,
         },
     )
     .await
@@ -199,8 +202,7 @@ pub async fn for_draft(app: &App, p: &Principal, d: &Draft) -> Result<Vec<Candid
         }
         _ => None,
     };
-    let terms =
-        crate::search::text_terms(&app.search.segmenter(), &[&title, &description, &address]);
+    let text = fingerprint(&app.search.segmenter(), &title, &description);
     propose(
         app,
         p,
@@ -211,7 +213,7 @@ pub async fn for_draft(app: &App, p: &Principal, d: &Draft) -> Result<Vec<Candid
             point,
             community: at.community.map(|c| c.id),
             category_code: &category_code,
-            text: fingerprint(&terms),
+            text,
         },
     )
     .await

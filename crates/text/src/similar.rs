@@ -2,8 +2,8 @@
 //!
 //! A request is fingerprinted by the terms it is indexed under for search ([`index_terms`]): its
 //! jieba words, their sub-words and particle-free cores, with function words left out. Each term
-//! is folded to its near-synonym group's first word (`坏` and `故障` count as one), and weighs
-//! by its length: a single character says little, a three-character word (a place, a facility)
+//! is folded to its near-synonym group's first word (`坏` and `故障` count as one, with the
+//! group word's weight), and weighs by its length: a single character says little, a three-character word (a place, a facility)
 //! says much. Two fingerprints are compared by weighted overlap: the shared weight over the
 //! smaller fingerprint's weight, blended with the shared weight over the union (weighted
 //! Jaccard), so a one-line hotline note is recognised inside a long web post, while two long
@@ -42,8 +42,9 @@ impl Fingerprint {
     pub fn of_terms<'a>(terms: impl IntoIterator<Item = &'a str>) -> Fingerprint {
         let mut weights: HashMap<String, f32> = HashMap::new();
         for t in terms {
+            // A near-synonym weighs as its group's word: 坏 says what 故障 says.
             let c = canonical(t);
-            let w = weight(t);
+            let w = weight(c);
             let e = weights.entry(c.to_string()).or_insert(0.0);
             *e = e.max(w);
         }

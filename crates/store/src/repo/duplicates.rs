@@ -36,12 +36,11 @@ pub struct Pool {
     pub limit: i64,
 }
 
-/// Open cases of the pool, newest first, each with its stored search terms.
-pub async fn pool(db: &Db, q: &Pool) -> Result<Vec<(CaseRow, String)>, StoreError> {
+/// Open cases of the pool, newest first.
+pub async fn pool(db: &Db, q: &Pool) -> Result<Vec<CaseRow>, StoreError> {
     let mut p = Params::default();
     let mut sql = format!(
-        "SELECT {COLUMNS}, (SELECT s.terms FROM case_search s WHERE s.tenant = cases.tenant AND s.case_id = cases.id) AS terms
-         FROM cases WHERE tenant = {} AND received_at >= {} AND received_at <= {}",
+        "SELECT {COLUMNS} FROM cases WHERE tenant = {} AND received_at >= {} AND received_at <= {}",
         p.push(q.tenant.clone()),
         p.push(q.since),
         p.push(q.until),
@@ -62,10 +61,7 @@ pub async fn pool(db: &Db, q: &Pool) -> Result<Vec<(CaseRow, String)>, StoreErro
         " ORDER BY received_at DESC LIMIT {}",
         p.push(q.limit)
     ));
-    db.fetch_all(sql, p.args, |r| {
-        Ok((from_row(r)?, r.opt_text("terms")?.unwrap_or_default()))
-    })
-    .await
+    db.fetch_all(sql, p.args, from_row).await
 }
 
 /// The cases merged into `original`, oldest first.

@@ -191,13 +191,3 @@ pub async fn case_keys(
     )
     .await
 }
-
-/// The terms a case is indexed under, space-separated (none: not indexed yet).
-pub async fn terms_of(db: &Db, tenant: &str, case_id: Uuid) -> Result<Option<String>, StoreError> {
-    db.fetch_optional(
-        "SELECT terms FROM case_search WHERE tenant = $1 AND case_id = $2",
-        crate::args![tenant, case_id],
-        |r| r.text("terms"),
-    )
-    .await
-}
