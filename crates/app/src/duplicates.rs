@@ -143,10 +143,10 @@ async fn propose(app: &App, p: &Principal, probe: Probe<'_>) -> Result<Vec<Candi
     Ok(out)
 }
 
-/// Open cases that look like duplicates' originals of case `id` (received before it). A case
-/// already past intake (dispatched, closed, merged) has none.
-pub async fn for_case(app: &App, p: &Principal, id: Uuid) -> Result<Vec<Candidate>> {
-    let c = cases::get(app, p, id).await?;
+/// Open cases that look like duplicates' originals of case `c` (received before it), a case
+/// the reader has opened ([`cases::get`]). A case already past intake (dispatched, closed,
+/// merged) has none.
+pub async fn for_case(app: &App, p: &Principal, c: &CaseRow) -> Result<Vec<Candidate>> {
     if !matches!(c.life.state, CaseState::Pending | CaseState::Registered) {
         return Ok(Vec::new());
     }
@@ -305,9 +305,8 @@ pub async fn dismiss(app: &App, p: &Principal, id: Uuid, other: Uuid) -> Result<
     Ok(())
 }
 
-/// The cases merged into `id`, as the reader may see them.
-pub async fn merged_into(app: &App, p: &Principal, id: Uuid) -> Result<Vec<CaseRow>> {
-    let c = cases::get(app, p, id).await?;
+/// The cases merged into `c` (a case the reader has opened), as the reader may see them.
+pub async fn merged_into(app: &App, p: &Principal, c: &CaseRow) -> Result<Vec<CaseRow>> {
     let mut out = Vec::new();
     for d in repo::merged_into(&app.db, &c.tenant, c.id).await? {
         if cases::get(app, p, d.id).await.is_ok() {

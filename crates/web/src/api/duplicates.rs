@@ -57,7 +57,8 @@ pub async fn of_case(
     ApiAuth(p): ApiAuth,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<CandidatesDto>, ApiError> {
-    let found = duplicates::for_case(&s.app, &p, id).await?;
+    let c = linli_app::cases::get(&s.app, &p, id).await?;
+    let found = duplicates::for_case(&s.app, &p, &c).await?;
     Ok(Json(candidates(&s, found)))
 }
 

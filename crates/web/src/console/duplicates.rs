@@ -72,7 +72,7 @@ pub struct Panel {
 /// logged and shows nothing.
 pub async fn panel(s: &AppState, p: &Principal, c: &CaseRow, may_dispose: bool) -> Panel {
     let proposals = if may_dispose {
-        duplicates::for_case(&s.app, p, c.id).await.map(views)
+        duplicates::for_case(&s.app, p, c).await.map(views)
     } else {
         Ok(Vec::new())
     };
@@ -82,7 +82,7 @@ pub async fn panel(s: &AppState, p: &Principal, c: &CaseRow, may_dispose: bool) 
             .map(|o| Some((o.id, o.number))),
         None => Ok(None),
     };
-    let merged = duplicates::merged_into(&s.app, p, c.id).await.map(|m| {
+    let merged = duplicates::merged_into(&s.app, p, c).await.map(|m| {
         m.into_iter()
             .map(|d| (d.id, d.number, d.title, d.life.state.label()))
             .collect()
