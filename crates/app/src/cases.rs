@@ -343,9 +343,9 @@ pub async fn create(app: &App, p: &Principal, n: NewCase) -> Result<(CaseRow, bo
     let id = linli_domain::ids::new_id();
     let (phone_sealed, phone_masked, phone_hash) = match &phone {
         Some(ph) if !n.anonymous => (
-            Some(app.pi.seal(ph)),
+            Some(app.keys.seal(pi::CASE_PHONE, id, ph)),
             pi::mask_phone(ph),
-            Some(app.pi.index(ph)),
+            Some(app.keys.index(ph)),
         ),
         _ => (None, String::new(), None),
     };
@@ -1210,7 +1210,7 @@ pub async fn requester(app: &App, p: &Principal, id: Uuid) -> Result<(String, Op
         return Err(AppError::Forbidden);
     }
     let phone = match &c.requester_phone {
-        Some(b) => Some(app.pi.open(b)?),
+        Some(b) => Some(app.keys.open(pi::CASE_PHONE, c.id, b)?),
         None => None,
     };
     let now = app.now();
@@ -1462,7 +1462,7 @@ pub async fn by_phone(app: &App, p: &Principal, phone: &str, limit: i64) -> Resu
     p.require(Permission::CaseRead)?;
     let digits = pi::normalize_phone(phone)?;
     let q = repo::ListQuery {
-        phone_hash: Some(app.pi.index(&digits)),
+        phone_hash: Some(app.keys.index(&digits)),
         limit,
         ..Default::default()
     };

@@ -38,6 +38,8 @@ pub mod error;
 pub mod filer;
 pub mod intake;
 pub mod jobs;
+pub mod keyring;
+pub mod keys;
 pub mod notify;
 pub mod open311;
 pub mod org;
@@ -72,7 +74,7 @@ pub struct App {
     pub cfg: Arc<AppConfig>,
     pub blobs: Arc<BlobStore>,
     pub media: MediaLimits,
-    pub pi: Arc<pi::PiKey>,
+    pub keys: Arc<keyring::Keyring>,
     pub calendar: Arc<calendar::CalendarCache>,
     pub numbers: Arc<cases::NumberBlocks>,
     pub units: Arc<units::UnitCache>,
@@ -95,7 +97,7 @@ pub struct App {
 impl App {
     /// An app with the default attachment size limits (see [`App::with_media_limits`]) and a
     /// throw-away personal-data key (tests, benchmarks); the server sets the persistent one
-    /// with [`App::with_pi`].
+    /// with [`App::with_keys`].
     pub fn new(db: Db, clock: Arc<dyn Clock>, cfg: AppConfig, blobs: BlobStore) -> Self {
         App {
             db,
@@ -103,7 +105,7 @@ impl App {
             cfg: Arc::new(cfg),
             blobs: Arc::new(blobs),
             media: MediaLimits::default(),
-            pi: Arc::new(pi::PiKey::ephemeral()),
+            keys: Arc::new(keyring::Keyring::ephemeral()),
             calendar: Arc::default(),
             numbers: Arc::default(),
             units: Arc::default(),
@@ -124,8 +126,8 @@ impl App {
         self
     }
 
-    pub fn with_pi(mut self, key: pi::PiKey) -> Self {
-        self.pi = Arc::new(key);
+    pub fn with_keys(mut self, keys: keyring::Keyring) -> Self {
+        self.keys = Arc::new(keys);
         self
     }
 

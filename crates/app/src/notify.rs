@@ -166,8 +166,8 @@ pub async fn send(app: &App, d: &Delivery) -> std::result::Result<(), String> {
             };
             let hook = hook.filter(|h| h.active).ok_or("订阅已停用或不存在")?;
             let secret = app
-                .pi
-                .open(&hook.secret)
+                .keys
+                .open(pi::WEBHOOK_SECRET, hook.id, &hook.secret)
                 .map_err(|_| "订阅密钥无法解密（个人信息密钥不符）")?;
             let ts = (app.now().0 / 1_000_000).to_string();
             let r = client
@@ -209,8 +209,8 @@ pub async fn sms_of(app: &App, d: &Delivery) -> std::result::Result<(String, Str
         .filter(|_| !case.life.anonymous)
         .ok_or("诉求人没有可用的电话")?;
     let phone = app
-        .pi
-        .open(sealed)
+        .keys
+        .open(pi::CASE_PHONE, case.id, sealed)
         .map_err(|_| "电话无法解密（个人信息密钥不符）")?;
     let topic = Topic::parse(&d.topic).ok_or("该事件没有短信模板")?;
     let text = match case.life.duplicate_of {
@@ -407,13 +407,14 @@ pub async fn create_webhook(
         format!("whsec_{}", hex::encode(bytes))
     };
     let now = app.now();
+    let hook_id = linli_domain::ids::new_id();
     let hook = Webhook {
         tenant: unit.code.clone(),
-        id: linli_domain::ids::new_id(),
+        id: hook_id,
         unit_id: unit.id,
         name,
         url: target,
-        secret: app.pi.seal(&secret),
+        secret: app.keys.seal(pi::WEBHOOK_SECRET, hook_id, &secret),
         topics: topic_list,
         active: true,
         created_by: p.user_id,

@@ -104,7 +104,8 @@ fn mobile(raw: &str) -> Result<String> {
 }
 
 fn code_hash(app: &App, phone: &str, code: &str) -> String {
-    app.pi.index(&format!("portal-code\u{0}{phone}\u{0}{code}"))
+    app.keys
+        .index(&format!("portal-code\u{0}{phone}\u{0}{code}"))
 }
 
 /// Constant-time comparison of two hashes.
@@ -117,13 +118,13 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 fn ip_hash(app: &App, ip: &str) -> String {
-    app.pi.index(&format!("portal-ip\u{0}{ip}"))
+    app.keys.index(&format!("portal-ip\u{0}{ip}"))
 }
 
 /// Send a sign-in code to `phone_raw`, within the rate limits.
 pub async fn request_code(app: &App, phone_raw: &str, ctx: &Ctx) -> Result<()> {
     let phone = mobile(phone_raw)?;
-    let phone_hash = app.pi.index(&phone);
+    let phone_hash = app.keys.index(&phone);
     let iph = ip_hash(app, &ctx.ip);
     let now = app.now();
     let code = format!("{:06}", rand::random_range(0..1_000_000u32));
@@ -198,13 +199,14 @@ pub async fn verify_code(
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(AppError::invalid("invalid_code", "请输入 6 位数字验证码"));
     }
-    let phone_hash = app.pi.index(&phone);
+    let phone_hash = app.keys.index(&phone);
     let ch = code_hash(app, &phone, &code);
     let now = app.now();
     let token = random_token();
     let th = token_hash(&token);
     let csrf = random_token();
-    let sealed = app.pi.seal(&phone);
+    let new_account = Uuid::now_v7();
+    let sealed = app.keys.seal(pi::PORTAL_PHONE, new_account, &phone);
     let masked = pi::mask_phone(&phone);
     let checked = write_tx!(app, |tx| {
         let live: Vec<repo::Code> =
@@ -226,7 +228,7 @@ pub async fn verify_code(
                 }
                 None => {
                     let a = Account {
-                        id: Uuid::now_v7(),
+                        id: new_account,
                         phone_hash: phone_hash.clone(),
                         phone: sealed.clone(),
                         phone_masked: masked.clone(),
@@ -445,7 +447,10 @@ pub async fn report(
         open311::check_location(app, s, &tenant, la, lo).await?;
     }
     let phone = match who {
-        Some(res) => Some(app.pi.open(&res.sealed_phone)?),
+        Some(res) => Some(
+            app.keys
+                .open(pi::PORTAL_PHONE, res.account_id, &res.sealed_phone)?,
+        ),
         None if r.anonymous => None,
         None => match r.phone.trim() {
             "" => None,

@@ -56,6 +56,13 @@ permissions! {
     Open311Manage = "open311.manage", "管理 Open311 接入密钥";
     NotifyManage = "notify.manage", "管理消息推送（Webhook 订阅与投递）";
     NoticePublish = "notice.publish", "发布、撤回居民公告（阳光社区）";
+    RegistryRead = "registry.read", "查看基础信息库（人、房、物、组织，脱敏）";
+    RegistryWrite = "registry.write", "采集、维护基础信息库";
+    RegistryImport = "registry.import", "从 Excel/CSV 导入基础信息";
+    RegistryExport = "registry.export", "导出基础信息（脱敏）";
+    RegistryUnmask = "registry.unmask", "说明理由后查看完整身份证号与电话";
+    RegistryRights = "registry.rights", "办理个人信息查阅、复制、更正、删除申请";
+    GridManage = "grid.manage", "导入、维护网格边界";
 }
 
 /// How far an assignment reaches from the unit it is held at.
@@ -125,6 +132,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             CalendarManage,
             Open311Manage,
             NotifyManage,
+            GridManage,
         ],
         default_scope: DataScope::Subtree,
         require_totp: false,
@@ -162,6 +170,13 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             CatalogueManage,
             AssessmentRead,
             NoticePublish,
+            RegistryRead,
+            RegistryWrite,
+            RegistryImport,
+            RegistryExport,
+            RegistryUnmask,
+            RegistryRights,
+            GridManage,
         ],
         default_scope: DataScope::Subtree,
         require_totp: false,
@@ -183,6 +198,12 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             WhistleBlow,
             AssessmentRead,
             NoticePublish,
+            RegistryRead,
+            RegistryWrite,
+            RegistryImport,
+            RegistryExport,
+            RegistryUnmask,
+            GridManage,
         ],
         default_scope: DataScope::Subtree,
         require_totp: false,
@@ -199,6 +220,12 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             CaseHandle,
             CaseVerify,
             NoticePublish,
+            RegistryRead,
+            RegistryWrite,
+            RegistryImport,
+            RegistryExport,
+            RegistryUnmask,
+            RegistryRights,
         ],
         default_scope: DataScope::Subtree,
         require_totp: false,
@@ -207,7 +234,14 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         key: "grid_worker",
         name: "网格员",
         description: "巡查上报、信息采集、核实反馈，仅限本网格",
-        permissions: &[OrgRead, CaseCreate, CaseRead, CaseVerify],
+        permissions: &[
+            OrgRead,
+            CaseCreate,
+            CaseRead,
+            CaseVerify,
+            RegistryRead,
+            RegistryWrite,
+        ],
         default_scope: DataScope::Unit,
         require_totp: false,
     },

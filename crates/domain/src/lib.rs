@@ -11,7 +11,9 @@ pub mod calendar;
 pub mod case;
 pub mod catalogue;
 pub mod clock;
+pub mod component;
 pub mod geo;
+pub mod idnumber;
 pub mod ids;
 mod keyed;
 pub mod media;
@@ -19,6 +21,8 @@ pub mod notify;
 pub mod open311;
 pub mod org;
 pub mod password;
+pub mod registry;
+pub mod registry_demo;
 pub mod totp;
 pub mod whistle;
 

@@ -37,6 +37,13 @@ pub async fn open(cfg: &Config) -> anyhow::Result<App> {
     linli_store::migrate::migrate(&db, linli_domain::Clock::now(&SystemClock).0)
         .await
         .context("数据库迁移失败")?;
+    let keys = linli_app::keys::open(
+        &db,
+        &cfg.key_source()?,
+        linli_domain::Clock::now(&SystemClock),
+    )
+    .await
+    .context("个人信息密钥不可用")?;
     let blobs = cfg.blob_store()?;
     blobs
         .prepare()
@@ -44,44 +51,11 @@ pub async fn open(cfg: &Config) -> anyhow::Result<App> {
         .with_context(|| format!("无法使用附件存储 {}", blobs.describe()))?;
     let app = App::new(db, clock, cfg.app.clone(), blobs)
         .with_media_limits(cfg.attachments.limits())
-        .with_pi(pi_key(cfg)?);
+        .with_keys(keys);
     linli_app::bootstrap::ensure_base(&app, &cfg.app.platform_name)
         .await
         .context("初始化失败")?;
     Ok(app)
-}
-
-/// The key sealing personal data: `LINLI_PI_KEY`, else `<data_dir>/pi.key` (created 0600 on first
-/// start).
-fn pi_key(cfg: &Config) -> anyhow::Result<linli_app::pi::PiKey> {
-    use linli_app::pi::PiKey;
-    if let Ok(k) = std::env::var("LINLI_PI_KEY")
-        && !k.trim().is_empty()
-    {
-        return PiKey::from_base64(&k).map_err(|e| anyhow::anyhow!("LINLI_PI_KEY 无效：{e}"));
-    }
-    let path = cfg.data_dir.join("pi.key");
-    if !path.exists() {
-        std::fs::create_dir_all(&cfg.data_dir)
-            .with_context(|| format!("无法创建数据目录 {}", cfg.data_dir.display()))?;
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        match opts.open(&path) {
-            Ok(mut f) => {
-                use std::io::Write;
-                f.write_all(PiKey::generate_base64().as_bytes())?;
-                f.sync_all()?;
-            }
-            // Another process created it first: use theirs.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e).with_context(|| format!("无法创建 {}", path.display())),
-        }
-    }
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("无法读取 {}", path.display()))?;
-    PiKey::from_base64(&text).map_err(|e| anyhow::anyhow!("{} 无效：{e}", path.display()))
 }
 
 pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {

@@ -27,6 +27,29 @@ pub struct Config {
     pub app: AppConfig,
     pub attachments: AttachmentsConfig,
     pub open311: Open311Section,
+    pub crypto: CryptoSection,
+}
+
+/// The `[crypto]` section: the keyring that seals personal information (docs/security.md).
+/// The keys themselves are never in this file: they are in `key_file`, or in the environment
+/// variable `LINLI_KEYS` (the key file's JSON text), which wins.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CryptoSection {
+    /// The key file; empty: `<data_dir>/keys.json` (made 0600 at first start).
+    pub key_file: String,
+    /// The algorithm of keys made at first start and by `linli keys rotate`:
+    /// `aes-256-gcm` or `sm4-gcm` (国密).
+    pub cipher: String,
+}
+
+impl Default for CryptoSection {
+    fn default() -> Self {
+        CryptoSection {
+            key_file: String::new(),
+            cipher: "aes-256-gcm".into(),
+        }
+    }
 }
 
 /// The `[open311]` section: the GeoReport v2 endpoints under `/open311/v2/` (docs/open311.md).
@@ -96,6 +119,7 @@ impl Default for Config {
             app: AppConfig::default(),
             attachments: AttachmentsConfig::default(),
             open311: Open311Section::default(),
+            crypto: CryptoSection::default(),
         }
     }
 }
@@ -117,6 +141,7 @@ impl Config {
             "demo_password",
             "config",
             "pi_key",
+            "keys",
             "attachments_s3_secret_key",
         ]));
         let mut cfg: Config = f.extract()?;
@@ -131,6 +156,27 @@ impl Config {
         if let Some(secret) = from_env.filter(|s| !s.is_empty()) {
             self.attachments.s3.secret_key = secret;
         }
+    }
+
+    /// Where the keyring is read from (see [`CryptoSection`]).
+    pub fn key_source(&self) -> anyhow::Result<linli_app::keys::Source> {
+        let cipher = linli_app::keyring::Cipher::parse(&self.crypto.cipher).ok_or_else(|| {
+            anyhow::anyhow!(
+                "crypto.cipher 只能是 aes-256-gcm 或 sm4-gcm，而不是 {}",
+                self.crypto.cipher
+            )
+        })?;
+        let file = if self.crypto.key_file.is_empty() {
+            self.data_dir.join("keys.json")
+        } else {
+            PathBuf::from(&self.crypto.key_file)
+        };
+        Ok(linli_app::keys::Source {
+            env: std::env::var("LINLI_KEYS").ok(),
+            file,
+            cipher,
+            legacy: Some(self.data_dir.join("pi.key")),
+        })
     }
 
     pub fn database_url(&self) -> String {

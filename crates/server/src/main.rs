@@ -10,6 +10,7 @@ mod classify;
 mod cli;
 mod config;
 mod duplicates;
+mod keys;
 
 use std::path::PathBuf;
 
@@ -63,6 +64,11 @@ enum Command {
     Apikey {
         #[command(subcommand)]
         action: apikey::ApiKeyCmd,
+    },
+    /// The keyring that seals personal information: status, rotate, retire (docs/security.md).
+    Keys {
+        #[command(subcommand)]
+        action: keys::KeysCmd,
     },
     /// The audit trail.
     Audit {
@@ -170,6 +176,7 @@ fn main() -> std::process::ExitCode {
             Command::User { action } => cli::user(cfg, action).await,
             Command::Catalogue { action } => catalogue::run(cfg, action).await,
             Command::Apikey { action } => apikey::run(cfg, action).await,
+            Command::Keys { action } => keys::run(cfg, action).await,
             Command::Audit {
                 action: AuditCmd::Verify,
             } => cli::audit_verify(cfg).await,

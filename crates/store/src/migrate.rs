@@ -72,6 +72,18 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0009_duplicates.sql"),
         postgres: include_str!("../../../migrations/postgres/0009_duplicates.sql"),
     },
+    Migration {
+        version: 10,
+        name: "keys",
+        sqlite: include_str!("../../../migrations/sqlite/0010_keys.sql"),
+        postgres: include_str!("../../../migrations/postgres/0010_keys.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "registry",
+        sqlite: include_str!("../../../migrations/sqlite/0011_registry.sql"),
+        postgres: include_str!("../../../migrations/postgres/0011_registry.sql"),
+    },
 ];
 
 impl Migration {

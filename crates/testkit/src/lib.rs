@@ -145,3 +145,7 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// A fixed keyring (`LINLI_KEYS`) for tests that start the binary more than once on one
+/// database: every start must find the keys that sealed what the last one wrote.
+pub const TEST_KEYS: &str = r#"{"format":1,"index_key":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=","current":1,"keys":[{"id":1,"cipher":"aes-256-gcm","key":"ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+f4CBgoM=","created":"2026-12-03T00:00:00Z"}]}"#;

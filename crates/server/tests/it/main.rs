@@ -13,6 +13,7 @@ mod console_cases;
 mod duplicates;
 mod import;
 mod intake;
+mod keys;
 mod notify;
 mod open311;
 mod permissions;

@@ -1173,10 +1173,7 @@ async fn the_georeport_client_works_against_a_live_server() {
         ])
         .env("LINLI_DATABASE_URL", &db.url)
         .env("LINLI_DATA_DIR", &dir)
-        .env(
-            "LINLI_PI_KEY",
-            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-        )
+        .env("LINLI_KEYS", linli_testkit::TEST_KEYS)
         .env("RUST_LOG", "warn")
         .output()
         .unwrap();
@@ -1284,10 +1281,7 @@ async fn apikey_commands_create_list_and_revoke() {
             .args(args)
             .env("LINLI_DATABASE_URL", &db.url)
             .env("LINLI_DATA_DIR", &dir)
-            .env(
-                "LINLI_PI_KEY",
-                "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-            )
+            .env("LINLI_KEYS", linli_testkit::TEST_KEYS)
             .env("RUST_LOG", "warn")
             .output()
             .unwrap();

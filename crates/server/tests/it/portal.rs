@@ -320,7 +320,7 @@ async fn a_resident_signs_in_reports_follows_rates_and_reopens() {
     assert_eq!(case.phone_masked, "138****8000");
     assert_eq!(
         case.phone_hash.as_deref(),
-        Some(t.app.pi.index("13800138000").as_str())
+        Some(t.app.keys.index("13800138000").as_str())
     );
     assert_eq!(case.lat_e6, Some(39_916_500));
     let photos = linli_app::attachments::list_for_case(&t.app, &case.tenant, case.id)

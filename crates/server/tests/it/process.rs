@@ -14,6 +14,7 @@ fn linli(url: &str, args: &[&str]) -> std::process::Output {
     Command::new(BIN)
         .args(args)
         .env("LINLI_DATABASE_URL", url)
+        .env("LINLI_KEYS", linli_testkit::TEST_KEYS)
         .env("RUST_LOG", "warn")
         .output()
         .unwrap()
@@ -41,6 +42,7 @@ fn serve(url: &str) -> (Server, String) {
     cmd.args(["serve", "--listen", "127.0.0.1:0"])
         .env("LINLI_DATABASE_URL", url)
         .env("LINLI_ADMIN_PASSWORD", ADMIN_PW)
+        .env("LINLI_KEYS", linli_testkit::TEST_KEYS)
         .env("RUST_LOG", "warn");
     start(cmd)
 }
@@ -278,10 +280,7 @@ fn serve_with_env(
         .env("LINLI_DATA_DIR", data_dir)
         .env("LINLI_ADMIN_PASSWORD", ADMIN_PW)
         .env("LINLI_DEMO_PASSWORD", "Demo-Pass-2026")
-        .env(
-            "LINLI_PI_KEY",
-            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-        )
+        .env("LINLI_KEYS", linli_testkit::TEST_KEYS)
         .env("LINLI_SWEEP_EVERY_SECS", "1")
         .env("RUST_LOG", "warn");
     start(cmd)

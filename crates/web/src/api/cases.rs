@@ -408,7 +408,7 @@ async fn list_query(
     }
     if let Some(ph) = &q.phone {
         let digits = linli_app::pi::normalize_phone(ph)?;
-        lq.phone_hash = Some(s.app.pi.index(&digits));
+        lq.phone_hash = Some(s.app.keys.index(&digits));
     }
     if let Some(c) = &q.cursor {
         lq.before = Some(
