@@ -102,6 +102,7 @@ pub async fn ensure_base(app: &App, platform_name: &str) -> Result<()> {
         roles::sync_builtin(&mut tx, now).await?;
     })?;
     crate::calendar::ensure_seeded(app).await?;
+    crate::registry::ensure_tags(app).await?;
     Ok(())
 }
 
@@ -355,6 +356,12 @@ pub async fn load_demo(app: &App, demo_password: Option<&str>) -> Result<Option<
     crate::catalogue::demo::load(app, &ctx).await?;
     // 阳光社区: a few notices for the residents' portal.
     crate::portal::ensure_demo_notices(app, &system_principal(app, ctx.clone()).await?).await?;
+    // The base registry: grid polygons, buildings, houses, households, residents.
+    let made =
+        crate::registry::demo::load(app, app.cfg.demo_registry_scale.clamp(0.0, 20.0)).await?;
+    if made > 0 {
+        tracing::info!(residents = made, "demo registry loaded");
+    }
     // Accounts.
     if users::by_username(&app.db, DEMO_USERS[0].0)
         .await?

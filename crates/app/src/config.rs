@@ -24,6 +24,9 @@ pub struct AppConfig {
     pub notify: NotifyConfig,
     /// Duplicate detection: which open cases a request is compared with, and how alike is alike.
     pub duplicates: DuplicatesConfig,
+    /// Size of the generated demo registry (`serve --demo`): 1.0 gives about 20,000 residents
+    /// in the demo district's 425 grids.
+    pub demo_registry_scale: f64,
 }
 
 /// The `[app.duplicates]` section (docs/duplicates.md).
@@ -97,6 +100,7 @@ impl Default for AppConfig {
             classifier_retrain_hours: 24,
             notify: NotifyConfig::default(),
             duplicates: DuplicatesConfig::default(),
+            demo_registry_scale: 1.0,
         }
     }
 }

@@ -47,7 +47,9 @@ pub mod pi;
 pub mod places;
 pub mod portal;
 pub mod principal;
+pub mod registry;
 pub mod search;
+pub mod sheet;
 pub mod tokens;
 pub mod units;
 pub mod users;
@@ -92,6 +94,8 @@ pub struct App {
     pub search: Arc<search::SearchDict>,
     /// The address resolver over the deployment's divisions ([`places`]).
     pub places: Arc<places::Places>,
+    /// The grid polygons' point-to-grid index ([`registry::grids`]).
+    pub grids: Arc<registry::grids::Grids>,
 }
 
 impl App {
@@ -117,6 +121,7 @@ impl App {
             notifier: Arc::default(),
             search: Arc::default(),
             places: Arc::default(),
+            grids: Arc::default(),
         }
     }
 

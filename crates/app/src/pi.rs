@@ -14,7 +14,14 @@ pub const PORTAL_PHONE: Field = Field::new("portal_accounts", "phone");
 pub const WEBHOOK_SECRET: Field = Field::new("webhooks", "secret");
 
 /// Every sealed column, each in a table keyed by a UUID `id`: key rotation re-encrypts these.
-pub const SEALED: &[Field] = &[CASE_PHONE, PORTAL_PHONE, WEBHOOK_SECRET];
+pub const SEALED: &[Field] = &[
+    CASE_PHONE,
+    PORTAL_PHONE,
+    WEBHOOK_SECRET,
+    crate::registry::RESIDENT_ID_NUMBER,
+    crate::registry::RESIDENT_PHONE,
+    crate::registry::ORGANISATION_PHONE,
+];
 
 /// A phone number as typed → its digits, validated: a mainland mobile (11 digits from 1), a
 /// landline with area code (10–12 digits from 0), or a local or service number (5–8 digits);

@@ -6,6 +6,7 @@
 //! The gazetteer is built from the org tree by [`load`] (run by `linli serve` at start and after
 //! an import); until then nothing resolves and intake works as before.
 
+use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
 use linli_address::{Division, Gazetteer, Level, Resolution};
@@ -17,23 +18,42 @@ use crate::{App, Result};
 /// Least confidence from which a resolution places a case.
 pub const MIN_CONFIDENCE: f64 = 0.5;
 
-/// The loaded gazetteer, if any.
+/// The loaded gazetteer, if any, and the county-level codes it holds.
 #[derive(Default)]
-pub struct Places(RwLock<Option<Arc<Gazetteer>>>);
+pub struct Places(RwLock<Option<Loaded>>);
+
+type Loaded = (Arc<Gazetteer>, Arc<HashSet<String>>);
+
+/// Fewer county-level divisions than this: the deployment holds only its own district, not the
+/// national data, and cannot tell whether an address code exists.
+const NATIONAL_COUNTIES: usize = 2000;
 
 impl Places {
-    fn get(&self) -> Option<Arc<Gazetteer>> {
+    fn read(&self) -> Option<Loaded> {
         match self.0.read() {
             Ok(g) => g.clone(),
             Err(p) => p.into_inner().clone(),
         }
     }
 
-    fn set(&self, g: Gazetteer) {
-        let g = Some(Arc::new(g));
+    fn get(&self) -> Option<Arc<Gazetteer>> {
+        self.read().map(|(g, _)| g)
+    }
+
+    fn set(&self, g: Gazetteer, counties: HashSet<String>) {
+        let g = Some((Arc::new(g), Arc::new(counties)));
         match self.0.write() {
             Ok(mut w) => *w = g,
             Err(p) => *p.into_inner() = g,
+        }
+    }
+
+    /// Whether a 6-digit county code (an ID number's address code) is a current division.
+    /// Without the national division data loaded every code is taken as known.
+    pub fn knows_county(&self, code: &str) -> bool {
+        match self.read() {
+            Some((_, c)) if c.len() >= NATIONAL_COUNTIES => c.contains(code),
+            _ => true,
         }
     }
 }
@@ -76,9 +96,14 @@ pub async fn load(app: &App) -> Result<usize> {
         })
         .collect();
     let n = rows.len();
+    let counties: HashSet<String> = units
+        .iter()
+        .filter(|(_, _, k)| *k == OrgKind::District)
+        .map(|(c, _, _)| c.clone())
+        .collect();
     let g = Gazetteer::from_rows(rows)
         .map_err(|e| crate::AppError::Internal(format!("地址库构建失败：{e}")))?;
-    app.places.set(g);
+    app.places.set(g, counties);
     Ok(n)
 }
 

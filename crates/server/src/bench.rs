@@ -10,6 +10,7 @@
 //! hard cap of ten minutes (`scale`: plus a second per thousand cases, for its load).
 
 mod open311;
+mod registry;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -56,6 +57,9 @@ pub enum BenchCmd {
     /// Open311 `POST requests.json` and `GET requests.json`; compare with the `/api/v1/cases`
     /// intake and staff list in the same run.
     Open311(open311::Open311Args),
+    /// Import residents from CSV (default 1,000,000, encrypted and blind-indexed), then time
+    /// the filtered resident list over them and point-to-grid lookups over 10,000 grids.
+    Registry(registry::RegistryArgs),
 }
 
 #[derive(Args, Clone)]
@@ -133,6 +137,9 @@ pub async fn run(cmd: BenchCmd, url: Option<String>) -> anyhow::Result<ExitCode>
             }
             BenchCmd::Open311(a) => {
                 open311::bench(&target, &a, &m).await?;
+            }
+            BenchCmd::Registry(a) => {
+                registry::bench(&target, &a, &m).await?;
             }
             BenchCmd::All(a) => {
                 let kept = match &a.dir {

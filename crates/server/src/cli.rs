@@ -90,6 +90,11 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {
             tracing::warn!(error = %e, "address gazetteer not loaded; addresses are not placed")
         }
     }
+    // Grid polygons: points resolve to their grid, community and street.
+    match linli_app::registry::grids::load(&app).await {
+        Ok(n) => tracing::info!(grids = n, "grid polygons loaded"),
+        Err(e) => tracing::warn!(error = %e, "grid polygons not loaded; points are not placed"),
+    }
 
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
@@ -145,6 +150,20 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {
         }
     });
 
+    // Another server may change the polygons: follow within 30 s.
+    let grids = tokio::spawn({
+        let app = app.clone();
+        async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+            loop {
+                tick.tick().await;
+                if let Err(e) = linli_app::registry::grids::refresh(&app).await {
+                    tracing::warn!(error = %e, "grid polygon refresh failed");
+                }
+            }
+        }
+    });
+
     let sweeper = tokio::spawn(linli_app::jobs::run_sweeper(
         app.clone(),
         format!("{}:{}", addr, std::process::id()),
@@ -171,6 +190,7 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {
     .with_graceful_shutdown(shutdown_signal())
     .await?;
     housekeeping.abort();
+    grids.abort();
     sweeper.abort();
     models.abort();
     notifier.abort();

@@ -19,5 +19,6 @@ mod open311;
 mod permissions;
 mod portal;
 mod process;
+mod registry;
 mod search;
 mod support;

@@ -34,8 +34,15 @@ pub async fn spawn_app_with(web: linli_web::WebConfig) -> TestApp {
     spawn_app_full(web, AppConfig::default()).await
 }
 
+/// A demo registry a twentieth of the size `serve --demo` loads (about 1,000 residents): every
+/// registry page has data, and each test's start stays quick.
+pub const TEST_REGISTRY_SCALE: f64 = 0.05;
+
 /// [`spawn_app`] with both the HTTP layer's and the application's settings given.
-pub async fn spawn_app_full(web: linli_web::WebConfig, cfg: AppConfig) -> TestApp {
+pub async fn spawn_app_full(web: linli_web::WebConfig, mut cfg: AppConfig) -> TestApp {
+    if cfg.demo_registry_scale == AppConfig::default().demo_registry_scale {
+        cfg.demo_registry_scale = TEST_REGISTRY_SCALE;
+    }
     let db = TestDb::new().await;
     let clock = FakeClock::at(T0);
     let blobs = TempDir::new("attachments");
@@ -96,6 +103,11 @@ impl Resp {
 }
 
 impl TestApp {
+    /// The SQLite file of the test database (none on PostgreSQL).
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        self._db.sqlite_path()
+    }
+
     pub fn client(&self) -> Client {
         Client {
             http: reqwest::Client::builder()

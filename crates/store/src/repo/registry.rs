@@ -658,6 +658,8 @@ pub struct ResidentQuery {
     pub tenant: String,
     pub under: Option<String>,
     pub house_id: Option<Uuid>,
+    /// Any of these houses (a building's residents).
+    pub in_houses: Vec<Uuid>,
     pub household_id: Option<Uuid>,
     /// Name starts with.
     pub name: Option<String>,
@@ -695,6 +697,10 @@ fn resident_where(f: &ScopeFilter, q: &ResidentQuery, p: &mut Params) -> String 
     };
     eq(&mut w, p, "house_id", q.house_id.map(Arg::Uuid));
     eq(&mut w, p, "household_id", q.household_id.map(Arg::Uuid));
+    if !q.in_houses.is_empty() {
+        let marks: Vec<String> = q.in_houses.iter().map(|h| p.push(*h)).collect();
+        w.push(format!("r.house_id IN ({})", marks.join(", ")));
+    }
     eq(&mut w, p, "id_hash", q.id_hash.clone().map(Arg::Text));
     eq(&mut w, p, "phone_hash", q.phone_hash.clone().map(Arg::Text));
     eq(&mut w, p, "residency", q.residency.clone().map(Arg::Text));

@@ -14,6 +14,7 @@ pub(crate) mod intake;
 mod notify;
 mod open311_keys;
 mod org;
+pub mod registry;
 mod session;
 mod users;
 pub(crate) mod whistle;
@@ -48,6 +49,10 @@ use crate::AppState;
         assessment::report, assessment::weights, assessment::set_weights,
         intake::suggest, intake::train,
         duplicates::of_case, duplicates::of_draft, duplicates::merge, duplicates::dismiss, duplicates::place,
+        registry::list, registry::count, registry::create, registry::get_one, registry::unmask, registry::event,
+        registry::correct, registry::copy, registry::anonymise, registry::tags, registry::overview_of,
+        registry::buildings, registry::building, registry::locate, registry::shapes, registry::import_shapes,
+        registry::import, registry::template,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&SecurityAddon),
@@ -62,6 +67,7 @@ use crate::AppState;
         (name = "catalogue", description = "派单目录：版本、导入导出、逐级浏览与检索"),
         (name = "assessment", description = "考核统计：响应率、解决率、满意率等指标与综合得分"),
         (name = "intake", description = "受理辅助：诉求分类建议、地址解析、分类模型训练"),
+        (name = "registry", description = "基础信息库：人口、房屋楼栋、网格边界（敏感信息加密存储、脱敏展示）"),
     )
 )]
 pub struct ApiDoc;
@@ -174,6 +180,38 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/cases/{id}/{action}", post(cases::step))
         .route("/api/v1/whistle-items", get(whistle::items))
+        .route(
+            "/api/v1/residents",
+            get(registry::list).post(registry::create),
+        )
+        .route("/api/v1/residents/count", get(registry::count))
+        .route(
+            "/api/v1/residents/import",
+            post(registry::import).layer(DefaultBodyLimit::max(registry::IMPORT_LIMIT)),
+        )
+        .route("/api/v1/residents/import-template", get(registry::template))
+        .route(
+            "/api/v1/residents/{id}",
+            get(registry::get_one).patch(registry::correct),
+        )
+        .route("/api/v1/residents/{id}/unmask", post(registry::unmask))
+        .route("/api/v1/residents/{id}/events", post(registry::event))
+        .route("/api/v1/residents/{id}/copy", post(registry::copy))
+        .route(
+            "/api/v1/residents/{id}/anonymise",
+            post(registry::anonymise),
+        )
+        .route("/api/v1/registry/tags", get(registry::tags))
+        .route("/api/v1/registry/overview", get(registry::overview_of))
+        .route("/api/v1/buildings", get(registry::buildings))
+        .route("/api/v1/buildings/{id}", get(registry::building))
+        .route("/api/v1/grids/locate", get(registry::locate))
+        .route(
+            "/api/v1/grids/shapes",
+            get(registry::shapes)
+                .put(registry::import_shapes)
+                .layer(DefaultBodyLimit::max(registry::SHAPES_LIMIT)),
+        )
         .route("/api/v1/whistles/{id}/respond", post(whistle::respond))
         .route("/api/v1/whistles/{id}/report", post(whistle::report))
         .route("/api/v1/whistles/{id}/close", post(whistle::close))

@@ -1,0 +1,720 @@
+//! The base registry over HTTP on whichever engine the test database is: registering residents
+//! (GB 11643 checks, duplicates), masked lists and pages, unmasking with a reason (audited),
+//! scope (a grid worker sees their grid only, a neighbouring community nothing), the raw
+//! database holding no plaintext ID number or phone, a value moved to another row failing to
+//! open, life-cycle events, residents' rights, and grid polygons (bad files refused whole,
+//! points on both sides of a shared boundary).
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+const GRID1: &str = "110101001001001";
+const GRID2: &str = "110101001001002";
+/// A valid number (check character X) and a phone that appear nowhere in the demo data.
+const ID: &str = "11010519491231002X";
+const PHONE: &str = "13912345678";
+
+async fn register(c: &Client, unit: &str, id: &str, phone: &str) -> Resp {
+    c.post(
+        "/api/v1/residents",
+        json!({
+            "unit_id": unit,
+            "name": "张三丰",
+            "id_number": id,
+            "phone": phone,
+            "residency": "户籍",
+            "tags": ["低保", "volunteer"],
+        }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn residents_are_validated_masked_scoped_and_unmasked_with_a_reason() {
+    let t = spawn_app().await;
+    let community = t.login("duofuxiang").await;
+    let grid1 = t.unit_id(GRID1).await;
+    let grid2 = t.unit_id(GRID2).await;
+
+    // Bad input: each with its own key, nothing written.
+    for (id, key) in [
+        ("110105194912310021", "id_checksum"),
+        ("11010519491331002X", "id_birth_date"),
+        ("1101051949123100", "id_length"),
+        ("11010520991231002X", "id_birth_future"),
+    ] {
+        let r = register(&community, &grid1, id, PHONE).await;
+        assert_eq!((r.status, r.key()), (422, key), "{id}: {}", r.text);
+    }
+    let r = register(&community, &grid1, ID, "12345x").await;
+    assert_eq!((r.status, r.key()), (422, "invalid_phone"), "{}", r.text);
+
+    // Registered: the answer is masked.
+    let r = register(&community, &grid1, ID, PHONE).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let v = &r.body["resident"];
+    assert_eq!(v["id_number"], "110105********002X");
+    assert_eq!(v["phone"], "139****5678");
+    assert_eq!(v["name"], "张**");
+    assert_eq!(v["sex"], "女");
+    let labels: Vec<&str> = v["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels.len(), 2, "{labels:?}");
+    assert!(!r.text.contains(ID) && !r.text.contains(PHONE) && !r.text.contains("张三丰"));
+    let rid = v["id"].as_str().unwrap().to_string();
+
+    // The same person again (a 15-digit legacy number of the same person, too) is a duplicate.
+    let r = register(&community, &grid2, ID, "").await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    let r = register(&community, &grid2, "110105491231002", "").await;
+    assert_eq!(r.status, 409, "legacy 15-digit form: {}", r.text);
+
+    // Found by exact ID number and phone through their blind indexes; by tag and age band.
+    for q in [
+        format!("id_number={ID}"),
+        format!("id_number={}", ID.to_lowercase()),
+        format!("phone={PHONE}"),
+    ] {
+        let r = community.get(&format!("/api/v1/residents?{q}")).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let items = r.body["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{q}");
+        assert_eq!(items[0]["id"], rid.as_str());
+    }
+    let r = community
+        .get(&format!(
+            "/api/v1/residents?unit={grid1}&tag=低保&age=60%2B"
+        ))
+        .await;
+    assert!(
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == rid.as_str()),
+        "{}",
+        r.text
+    );
+    let r = community
+        .get(&format!(
+            "/api/v1/residents?unit={grid1}&age=0-6&id_number={ID}"
+        ))
+        .await;
+    assert_eq!(
+        r.body["items"].as_array().unwrap().len(),
+        0,
+        "a 76-year-old is not 0-6"
+    );
+
+    // Scope: grid02's worker does not see grid01's resident; a neighbouring community neither.
+    let g2 = t.login("grid02").await;
+    assert_eq!(
+        g2.get(&format!("/api/v1/residents/{rid}")).await.status,
+        404
+    );
+    let page = g2.get("/api/v1/residents?limit=200").await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let items = page.body["items"].as_array().unwrap();
+    assert!(!items.is_empty(), "grid02 has demo residents");
+    assert!(
+        items.iter().all(|i| i["unit_id"] == grid2.as_str()),
+        "only their grid"
+    );
+    assert_eq!(
+        g2.get(&format!("/api/v1/residents?unit={grid1}"))
+            .await
+            .status,
+        404
+    );
+    let yinsi = t.login("yinsi").await;
+    assert_eq!(
+        yinsi.get(&format!("/api/v1/residents/{rid}")).await.status,
+        404
+    );
+    let r = yinsi
+        .get(&format!("/api/v1/residents?id_number={ID}"))
+        .await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 0, "{}", r.text);
+    // grid01's own worker sees them, masked, and may not unmask.
+    let g1 = t.login("grid01").await;
+    let r = g1.get(&format!("/api/v1/residents/{rid}")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["resident"]["id_number"], "110105********002X");
+    let r = g1
+        .post(
+            &format!("/api/v1/residents/{rid}/unmask"),
+            json!({"reason": "入户走访核对"}),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+
+    // Unmasking: a reason is required; the full values come back and the audit row has the reason.
+    let r = community
+        .post(
+            &format!("/api/v1/residents/{rid}/unmask"),
+            json!({"reason": ""}),
+        )
+        .await;
+    assert_eq!((r.status, r.key()), (422, "reason_required"));
+    let r = community
+        .post(
+            &format!("/api/v1/residents/{rid}/unmask"),
+            json!({"reason": "办理低保复核需核对身份"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["id_number"], ID);
+    assert_eq!(r.body["phone"], PHONE);
+    assert_eq!(r.body["name"], "张三丰");
+    let auditor = t.login("auditor").await;
+    let a = auditor.get("/api/v1/audit?action=resident.unmask").await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert!(a.text.contains("办理低保复核需核对身份"), "{}", a.text);
+    assert!(
+        !a.text.contains(ID) && !a.text.contains(PHONE),
+        "the audit trail holds no values"
+    );
+}
+
+/// Every table's rows as text, for scanning.
+async fn all_rows_text(t: &TestApp) -> String {
+    let db = &t.app.db;
+    let tables: Vec<String> = match db.engine() {
+        linli_store::Engine::Sqlite => db
+            .fetch_all(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+                vec![],
+                |r| r.text("name"),
+            )
+            .await
+            .unwrap(),
+        linli_store::Engine::Postgres => db
+            .fetch_all(
+                "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'",
+                vec![],
+                |r| r.text("name"),
+            )
+            .await
+            .unwrap(),
+    };
+    let mut out = String::new();
+    for table in tables {
+        let sql = match db.engine() {
+            linli_store::Engine::Postgres => {
+                format!("SELECT row_to_json(t)::text AS j FROM {table} t")
+            }
+            // SQLite: every column as text, BLOBs in hex.
+            linli_store::Engine::Sqlite => {
+                let cols: Vec<String> = db
+                    .fetch_all(
+                        format!("SELECT name FROM pragma_table_info('{table}')"),
+                        vec![],
+                        |r| r.text("name"),
+                    )
+                    .await
+                    .unwrap();
+                let parts: Vec<String> = cols
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            "COALESCE(CASE WHEN typeof(\"{c}\") = 'blob' THEN hex(\"{c}\") \
+                             ELSE CAST(\"{c}\" AS TEXT) END, '')"
+                        )
+                    })
+                    .collect();
+                format!("SELECT {} AS j FROM \"{table}\"", parts.join(" || '|' || "))
+            }
+        };
+        for row in db.fetch_all(sql, vec![], |r| r.text("j")).await.unwrap() {
+            out.push_str(&row);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_database_holds_no_plaintext_id_numbers_or_phones() {
+    let t = spawn_app().await;
+    let c = t.login("duofuxiang").await;
+    let grid1 = t.unit_id(GRID1).await;
+    let r = register(&c, &grid1, ID, PHONE).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    // Also search and unmask, so that the lookups and the audit trail are in the database too.
+    c.get(&format!("/api/v1/residents?id_number={ID}&phone={PHONE}"))
+        .await;
+    let rid = r.body["resident"]["id"].as_str().unwrap();
+    c.post(
+        &format!("/api/v1/residents/{rid}/unmask"),
+        json!({"reason": "核对身份信息"}),
+    )
+    .await;
+
+    let rows = all_rows_text(&t).await;
+    assert!(
+        rows.contains("110105********002X"),
+        "the scan sees the residents table"
+    );
+    // As text, and as the hex both engines show binary columns in.
+    for needle in [ID, PHONE] {
+        let hex: String = needle.bytes().map(|b| format!("{b:02x}")).collect();
+        for n in [needle.to_string(), hex.clone(), hex.to_uppercase()] {
+            assert!(!rows.contains(&n), "{needle} found in the database rows");
+        }
+    }
+    // The raw SQLite file (and its write-ahead log) as bytes.
+    if let Some(path) = t.sqlite_path() {
+        for p in [path.clone(), path.with_extension("db-wal")] {
+            if let Ok(bytes) = std::fs::read(&p) {
+                let text = String::from_utf8_lossy(&bytes);
+                for needle in [ID, PHONE] {
+                    assert!(!text.contains(needle), "{needle} in {}", p.display());
+                }
+            }
+        }
+    }
+    // Demo residents are sealed just the same: none of their masked numbers' full forms is
+    // stored, because none can be (the column holds ciphertext); a sample unmasks correctly.
+    let page = c.get("/api/v1/residents?limit=5").await;
+    for item in page.body["items"].as_array().unwrap() {
+        let id = item["id"].as_str().unwrap();
+        let u = c
+            .post(
+                &format!("/api/v1/residents/{id}/unmask"),
+                json!({"reason": "核对身份信息"}),
+            )
+            .await;
+        let full = u.body["id_number"].as_str().unwrap().to_string();
+        assert_eq!(full.len(), 18);
+        let masked = item["id_number"].as_str().unwrap();
+        assert_eq!(&full[..6], &masked[..6]);
+        assert_eq!(&full[14..], &masked[14..]);
+        assert!(!rows.contains(&full) || full == ID);
+    }
+}
+
+#[tokio::test]
+async fn a_sealed_value_moved_to_another_row_does_not_open() {
+    let t = spawn_app().await;
+    let c = t.login("duofuxiang").await;
+    let grid1 = t.unit_id(GRID1).await;
+    let a = register(&c, &grid1, ID, PHONE).await;
+    let b = register(&c, &grid1, "110101199003074477", "").await;
+    assert_eq!((a.status, b.status), (201, 201), "{} {}", a.text, b.text);
+    let (ia, ib) = (
+        a.body["resident"]["id"].as_str().unwrap().to_string(),
+        b.body["resident"]["id"].as_str().unwrap().to_string(),
+    );
+    // Copy A's sealed ID number over B's, as someone with database access might.
+    let sealed: Vec<u8> = t
+        .app
+        .db
+        .fetch_all(
+            "SELECT id_number FROM residents WHERE id = $1",
+            linli_store::args![uuid::Uuid::parse_str(&ia).unwrap()],
+            |r| r.bytes("id_number"),
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    t.app
+        .db
+        .execute(
+            "UPDATE residents SET id_number = $1 WHERE id = $2",
+            linli_store::args![sealed, uuid::Uuid::parse_str(&ib).unwrap()],
+        )
+        .await
+        .unwrap();
+    let r = c
+        .post(
+            &format!("/api/v1/residents/{ib}/unmask"),
+            json!({"reason": "核对身份信息"}),
+        )
+        .await;
+    assert_eq!(r.status, 500, "{}", r.text);
+    assert!(!r.text.contains(ID), "{}", r.text);
+    let r = c
+        .post(
+            &format!("/api/v1/residents/{ia}/unmask"),
+            json!({"reason": "核对身份信息"}),
+        )
+        .await;
+    assert_eq!(r.body["id_number"], ID, "the original still opens");
+}
+
+#[tokio::test]
+async fn events_keep_history_and_rights_are_served() {
+    let t = spawn_app().await;
+    let c = t.login("duofuxiang").await;
+    let grid1 = t.unit_id(GRID1).await;
+    let r = register(&c, &grid1, ID, PHONE).await;
+    let rid = r.body["resident"]["id"].as_str().unwrap().to_string();
+
+    let r = c
+        .post(
+            &format!("/api/v1/residents/{rid}/events"),
+            json!({"kind": "moved_out", "on_date": "2026-11-01", "note": "迁往朝阳区", "version": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["status"], "moved_out");
+    // A stale version is refused.
+    let r = c
+        .post(
+            &format!("/api/v1/residents/{rid}/events"),
+            json!({"kind": "moved_in", "on_date": "2026-11-02", "version": 1}),
+        )
+        .await;
+    assert_eq!((r.status, r.key()), (409, "stale_version"), "{}", r.text);
+    let r = c
+        .post(
+            &format!("/api/v1/residents/{rid}/events"),
+            json!({"kind": "died", "on_date": "2099-01-01", "version": 2}),
+        )
+        .await;
+    assert_eq!((r.status, r.key()), (422, "date_in_future"));
+    // Moved out: not in the default list, in the moved-out one, and the history has both steps.
+    let active = c.get(&format!("/api/v1/residents?id_number={ID}")).await;
+    assert_eq!(active.body["items"].as_array().unwrap().len(), 0);
+    let gone = c
+        .get(&format!(
+            "/api/v1/residents?id_number={ID}&status=moved_out"
+        ))
+        .await;
+    assert_eq!(gone.body["items"].as_array().unwrap().len(), 1);
+    let page = c.get(&format!("/api/v1/residents/{rid}")).await;
+    let kinds: Vec<&str> = page.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["registered", "moved_out"]);
+
+    // Correction with a reason.
+    let r = c
+        .patch(
+            &format!("/api/v1/residents/{rid}"),
+            json!({"phone": "13800138000", "tags": ["党员"], "reason": "本人来电更正", "version": 2}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["phone"], "138****8000");
+    assert_eq!(r.body["tags"][0]["label"], "党员");
+
+    // 查阅/复制 needs registry.rights: a street worker has none; the community worker has it.
+    let street = t.login("donghuamen").await;
+    let r = street
+        .post(
+            &format!("/api/v1/residents/{rid}/copy"),
+            json!({"reason": "本人申请查阅"}),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let r = c
+        .post(
+            &format!("/api/v1/residents/{rid}/copy"),
+            json!({"reason": "本人申请查阅"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["id_number"], ID);
+    assert_eq!(r.body["phone"], "13800138000");
+    assert_eq!(r.body["history"].as_array().unwrap().len(), 3);
+
+    // 删除: anonymised for good; the blind index no longer finds the person.
+    let r = c
+        .post(
+            &format!("/api/v1/residents/{rid}/anonymise"),
+            json!({"reason": "本人申请删除个人信息", "version": 3}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let r = c
+        .get(&format!(
+            "/api/v1/residents?id_number={ID}&status=anonymised"
+        ))
+        .await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 0);
+    let r = c
+        .get(&format!("/api/v1/residents?status=anonymised&unit={grid1}"))
+        .await;
+    let items = r.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["id_number"], "******************");
+    assert!(items[0]["tags"].as_array().unwrap().is_empty());
+    let rows = all_rows_text(&t).await;
+    assert!(
+        !rows.contains("张三丰"),
+        "the name is gone from every table"
+    );
+    // The same person may be registered again later.
+    assert_eq!(register(&c, &grid1, ID, "").await.status, 201);
+}
+
+fn square(code: &str, x0: f64, y0: f64, x1: f64, y1: f64) -> Value {
+    json!({
+        "type": "Feature",
+        "properties": {"code": code},
+        "geometry": {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
+    })
+}
+
+#[tokio::test]
+async fn grid_polygons_import_whole_or_not_and_points_find_their_grid() {
+    let t = spawn_app().await;
+    let street = t.login("donghuamen").await;
+    let g1 = t.unit_id(GRID1).await;
+    let g2 = t.unit_id(GRID2).await;
+    // Two grids sharing the edge lng = 116.41 (somewhere no demo polygon reaches: the sea).
+    let good = json!({"type": "FeatureCollection", "features": [
+        square(GRID1, 121.40, 38.90, 121.41, 38.91),
+        square(GRID2, 121.41, 38.90, 121.42, 38.91),
+    ]});
+    // A bad file: one good feature and one unclosed ring; nothing of it is stored.
+    let bad = json!({"type": "FeatureCollection", "features": [
+        square(GRID1, 121.40, 38.90, 121.41, 38.91),
+        {"type": "Feature", "properties": {"code": GRID2},
+         "geometry": {"type": "Polygon", "coordinates": [[[121.41, 38.90], [121.42, 38.90], [121.42, 38.91], [121.41, 38.91]]]}},
+    ]});
+    let r = street
+        .post_bytes(
+            "/api/v1/grids/shapes",
+            "application/geo+json",
+            bad.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, 405, "PUT only");
+    let put = |body: Value| {
+        let http = street.http.clone();
+        let base = street.base.clone();
+        let csrf = street.csrf.clone().unwrap_or_default();
+        async move {
+            let mut r = html(
+                http.put(format!("{base}/api/v1/grids/shapes"))
+                    .header("content-type", "application/geo+json")
+                    .header("x-csrf-token", csrf)
+                    .body(body.to_string())
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            r.body = serde_json::from_str(&r.text).unwrap_or_default();
+            r
+        }
+    };
+    let r = put(bad).await;
+    assert_eq!((r.status, r.key()), (422, "invalid_shapes"), "{}", r.text);
+    assert!(r.text.contains("未闭合"), "{}", r.text);
+    let inside = |lng: f64| format!("/api/v1/grids/locate?lat=38.905&lng={lng}");
+    assert_eq!(
+        street.get(&inside(121.405)).await.status,
+        404,
+        "nothing stored"
+    );
+
+    let r = put(good).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["stored"], 2);
+    // Both sides of the shared edge, and the edge itself (the lower code wins).
+    let west = street.get(&inside(121.409_999)).await;
+    let east = street.get(&inside(121.410_001)).await;
+    let edge = street.get(&inside(121.41)).await;
+    assert_eq!(west.body["grid_id"], g1.as_str(), "{}", west.text);
+    assert_eq!(east.body["grid_id"], g2.as_str(), "{}", east.text);
+    assert_eq!(edge.body["grid_id"], g1.as_str(), "{}", edge.text);
+    assert_eq!(street.get(&inside(121.43)).await.status, 404);
+    // A GCJ-02 point (as AMap gives it) is converted first: the offset is a few hundred metres.
+    let (glat, glng) = linli_domain::geo::wgs84_to_gcj02(38.905, 121.405);
+    let r = street
+        .get(&format!(
+            "/api/v1/grids/locate?lat={glat}&lng={glng}&datum=gcj02"
+        ))
+        .await;
+    assert_eq!(r.body["grid_id"], g1.as_str(), "{}", r.text);
+    // Overlapping siblings are stored but reported.
+    let overlap = json!({"type": "FeatureCollection", "features": [
+        square(GRID1, 121.40, 38.90, 121.415, 38.91),
+    ]});
+    let r = put(overlap).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(
+        r.body["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["key"].as_str().unwrap().contains("overlap")),
+        "{}",
+        r.text
+    );
+    // A grid worker may not import polygons.
+    let g = t.login("grid01").await;
+    let r = html(
+        g.http
+            .put(format!("{}/api/v1/grids/shapes", g.base))
+            .header("content-type", "application/geo+json")
+            .header("x-csrf-token", g.csrf.clone().unwrap_or_default())
+            .body("{}")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+}
+
+#[tokio::test]
+async fn buildings_overview_and_map_show_the_demo_registry() {
+    let t = spawn_app().await;
+    let c = t.login("duofuxiang").await;
+    let community = t.unit_id("110101001001").await;
+    let r = c
+        .get(&format!("/api/v1/registry/overview?unit={community}"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.body["residents"].as_i64().unwrap() > 0, "{}", r.text);
+    assert!(r.body["buildings"].as_i64().unwrap() > 0);
+    let by_age: i64 = r.body["by_age"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[1].as_i64().unwrap())
+        .sum();
+    assert_eq!(
+        by_age,
+        r.body["residents"].as_i64().unwrap(),
+        "age bands add up"
+    );
+    let b = c.get(&format!("/api/v1/buildings?unit={community}")).await;
+    let first = b.body["items"][0]["id"].as_str().unwrap().to_string();
+    let d = c.get(&format!("/api/v1/buildings/{first}")).await;
+    assert_eq!(d.status, 200, "{}", d.text);
+    assert!(!d.body["houses"].as_array().unwrap().is_empty());
+    // The map: the community's grids with their polygons.
+    let m = c.get("/api/v1/grids/shapes").await;
+    let feats = m.body["features"].as_array().unwrap();
+    if !feats.is_empty() {
+        assert!(feats.iter().all(|f| {
+            f["properties"]["code"]
+                .as_str()
+                .unwrap()
+                .starts_with("110101001001")
+        }));
+    }
+    // Another community's worker sees none of this community's buildings.
+    let y = t.login("yinsi").await;
+    assert_eq!(
+        y.get(&format!("/api/v1/buildings/{first}")).await.status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn residents_import_reports_every_bad_row_and_writes_only_when_asked() {
+    let t = spawn_app().await;
+    let c = t.login("duofuxiang").await;
+    let csv = format!(
+        "\u{feff}*网格编码,*姓名,*身份证号码,联系电话,*人口类型,与户主关系,标签\n\
+         {GRID1},张三丰,{ID},{PHONE},户籍,户主,党员、低保\n\
+         {GRID1},李四,110105194912310021,,户籍,,\n\
+         {GRID1},王五,{},,常住,,\n\
+         110101001002001,赵六,110101199003074477,,户籍,,\n\
+         {GRID1},钱七,110101199003074477,1380013800,流动,,\n\
+         {GRID1},孙八,110101200001010010,,火星,,\n",
+        ID.to_lowercase()
+    );
+    let post = |mode: &'static str, body: Vec<u8>| {
+        let c = &c;
+        async move {
+            let path = format!("/api/v1/residents/import?mode={mode}&filename=r.csv");
+            c.post_bytes(&path, "text/csv", body).await
+        }
+    };
+    let r = post("check", csv.clone().into_bytes()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["rows"], 6);
+    assert_eq!(r.body["valid"], 1, "{}", r.text);
+    assert_eq!(r.body["imported"], 0);
+    let keys: Vec<(u64, &str)> = r.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["line"].as_u64().unwrap(), e["key"].as_str().unwrap()))
+        .collect();
+    assert!(keys.contains(&(3, "id_checksum")), "{keys:?}");
+    assert!(keys.contains(&(4, "duplicate_in_file")), "{keys:?}");
+    assert!(keys.contains(&(5, "grid_out_of_scope")), "{keys:?}");
+    assert!(keys.contains(&(6, "invalid_phone")), "{keys:?}");
+    assert!(keys.contains(&(7, "invalid_residency")), "{keys:?}");
+    assert!(
+        !r.text.contains(ID) && !r.text.contains(PHONE),
+        "errors name lines, not values"
+    );
+    let none = c.get(&format!("/api/v1/residents?id_number={ID}")).await;
+    assert_eq!(
+        none.body["items"].as_array().unwrap().len(),
+        0,
+        "check writes nothing"
+    );
+
+    let r = post("valid", csv.clone().into_bytes()).await;
+    assert_eq!(
+        (r.body["imported"].as_u64(), r.body["invalid"].as_u64()),
+        (Some(1), Some(5)),
+        "{}",
+        r.text
+    );
+    let got = c.get(&format!("/api/v1/residents?id_number={ID}")).await;
+    assert_eq!(got.body["items"].as_array().unwrap().len(), 1);
+    // Again: now the registry has the person.
+    let r = post("check", csv.into_bytes()).await;
+    let again: Vec<&str> = r.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["key"].as_str().unwrap())
+        .collect();
+    assert!(again.contains(&"already_registered"), "{again:?}");
+
+    // Wrong columns, an empty file, GBK text: refused whole with a reason.
+    let r = post("check", "姓名,电话\n张三,1\n".as_bytes().to_vec()).await;
+    assert_eq!((r.status, r.key()), (422, "wrong_columns"), "{}", r.text);
+    let r = post("check", Vec::new()).await;
+    assert_eq!((r.status, r.key()), (422, "empty_file"));
+    let r = post("check", b"\xD0\xD5\xC3\xFB,b\n".to_vec()).await;
+    assert_eq!((r.status, r.key()), (422, "not_utf8"));
+
+    // The xlsx template comes back valid (its example row) through the same import.
+    let tpl = c
+        .http
+        .get(format!("{}/api/v1/residents/import-template", c.base))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    assert!(tpl.starts_with(b"PK\x03\x04"));
+    let r = c
+        .post_bytes(
+            "/api/v1/residents/import?mode=check&filename=t.xlsx",
+            "application/octet-stream",
+            tpl,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["rows"], 1);
+    // Its example person is the one just imported.
+    assert_eq!(
+        r.body["errors"][0]["key"], "already_registered",
+        "{}",
+        r.text
+    );
+}
