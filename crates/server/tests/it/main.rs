@@ -10,6 +10,7 @@ mod cases;
 mod catalogue;
 mod console;
 mod console_cases;
+mod console_registry;
 mod duplicates;
 mod import;
 mod intake;

@@ -17,6 +17,7 @@ mod notify;
 mod open311;
 mod org;
 mod profile;
+mod registry;
 mod users;
 mod whistle;
 
@@ -56,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         .merge(catalogue::routes())
         .merge(assessment::routes())
         .merge(profile::routes())
+        .merge(registry::routes())
 }
 
 pub struct NavItem {
@@ -101,6 +103,12 @@ const NAV: &[(&str, &str, &str, Option<Permission>)] = &[
         "考核统计",
         "响应率、解决率、满意率与综合得分排名",
         Some(Permission::AssessmentRead),
+    ),
+    (
+        "/console/registry",
+        "基础信息",
+        "人口、房屋楼栋、网格地图与社区概况",
+        Some(Permission::RegistryRead),
     ),
     (
         "/console/org",
