@@ -84,6 +84,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0011_registry.sql"),
         postgres: include_str!("../../../migrations/postgres/0011_registry.sql"),
     },
+    Migration {
+        version: 12,
+        name: "registry_unit",
+        sqlite: include_str!("../../../migrations/sqlite/0012_registry_unit.sql"),
+        postgres: include_str!("../../../migrations/postgres/0012_registry_unit.sql"),
+    },
 ];
 
 impl Migration {

@@ -416,6 +416,7 @@ pub async fn query(
             .await?
             .ok_or(AppError::NotFound("单位"))?;
         p.require_on(Permission::RegistryRead, &unit, "单位")?;
+        q.under_is_leaf = unit.kind == OrgKind::Grid;
         q.under = Some(unit.path);
     }
     for t in f

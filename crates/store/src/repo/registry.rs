@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::scope_sql;
 use crate::args;
-use crate::db::{Arg, Db, Params, Row, StoreError, Tx};
+use crate::db::{Arg, Db, Engine, Params, Row, StoreError, Tx};
 
 /// Most bound values per statement: under SQLite's 32,766 and PostgreSQL's 65,535.
 const MAX_PARAMS: usize = 30_000;
@@ -657,6 +657,9 @@ pub async fn residents_with_id_hashes(
 pub struct ResidentQuery {
     pub tenant: String,
     pub under: Option<String>,
+    /// `under` is a grid: nothing is below it, so the path is matched exactly (and the index
+    /// `(tenant, unit_path, id)` yields the newest first without sorting).
+    pub under_is_leaf: bool,
     pub house_id: Option<Uuid>,
     /// Any of these houses (a building's residents).
     pub in_houses: Vec<Uuid>,
@@ -678,16 +681,28 @@ pub struct ResidentQuery {
     pub limit: i64,
 }
 
+/// The predicate of a resident query. A filter to a unit inside one of the reader's subtree
+/// grants replaces the scope predicate (it implies it): with both, the planner may walk the
+/// wider range of the two and test every row in it.
 fn resident_where(f: &ScopeFilter, q: &ResidentQuery, p: &mut Params) -> String {
     let t = p.push(q.tenant.clone());
-    let mut w = vec![
-        format!("r.tenant = {t}"),
-        scope_sql(f, "r.unit_path", "r.unit_id", None, p),
-    ];
+    let mut w = vec![format!("r.tenant = {t}")];
+    let implied = q.under.as_deref().is_some_and(|u| {
+        f.ranges
+            .iter()
+            .any(|(lo, hi)| u >= lo.as_str() && u < hi.as_str())
+    });
+    if !implied {
+        w.push(scope_sql(f, "r.unit_path", "r.unit_id", None, p));
+    }
     if let Some(u) = q.under.as_deref() {
         let lo = p.push(u.to_string());
-        let hi = p.push(linli_domain::org::subtree_upper(u));
-        w.push(format!("r.unit_path >= {lo} AND r.unit_path < {hi}"));
+        if q.under_is_leaf {
+            w.push(format!("r.unit_path = {lo}"));
+        } else {
+            let hi = p.push(linli_domain::org::subtree_upper(u));
+            w.push(format!("r.unit_path >= {lo} AND r.unit_path < {hi}"));
+        }
     }
     let eq = |w: &mut Vec<String>, p: &mut Params, col: &str, v: Option<Arg>| {
         if let Some(v) = v {
@@ -735,31 +750,57 @@ fn resident_where(f: &ScopeFilter, q: &ResidentQuery, p: &mut Params) -> String 
     w.join(" AND ")
 }
 
+/// Residents newest first. With a tag, the page is read along the tag's index
+/// `(tenant, tag, resident_id)` — people with a tag are few, so walking them newest first and
+/// testing each against the other filters finds a page quickly; `CROSS JOIN` keeps SQLite in
+/// that order (PostgreSQL plans it itself).
+///
+/// Under a community or street without a tag, SQLite would rather walk the primary key newest
+/// first than sort, and tests every row of the district on the way; `+r.id` takes that option
+/// away, so it reads the unit's path range and sorts it (a community's rows, not a district's).
+fn list_sql(engine: Engine, f: &ScopeFilter, q: &ResidentQuery, p: &mut Params) -> String {
+    let cols: Vec<String> = RESIDENT_COLS
+        .split(',')
+        .map(|c| format!("r.{}", c.trim()))
+        .collect();
+    let w = resident_where(f, q, p);
+    let (from, key) = match q.tags.first() {
+        Some(tag) => {
+            let a = p.push(tag.clone());
+            (
+                format!(
+                    "resident_tags d CROSS JOIN residents r WHERE d.tenant = r.tenant \
+                     AND d.resident_id = r.id AND d.tag = {a} AND"
+                ),
+                "d.resident_id",
+            )
+        }
+        None => ("residents r WHERE".to_string(), "r.id"),
+    };
+    let mut sql = format!("SELECT {} FROM {from} {w}", cols.join(", "));
+    if let Some(b) = q.before {
+        let a = p.push(b);
+        sql.push_str(&format!(" AND {key} < {a}"));
+    }
+    let l = p.push(q.limit);
+    let by_range = q.tags.is_empty() && q.under.is_some() && !q.under_is_leaf;
+    let order = if by_range && engine == Engine::Sqlite {
+        format!("+{key}")
+    } else {
+        key.to_string()
+    };
+    sql.push_str(&format!(" ORDER BY {order} DESC LIMIT {l}"));
+    sql
+}
+
 pub async fn list_residents(
     db: &Db,
     f: &ScopeFilter,
     q: &ResidentQuery,
 ) -> Result<Vec<ResidentRow>, StoreError> {
     let mut p = Params::default();
-    let mut w = resident_where(f, q, &mut p);
-    if let Some(b) = q.before {
-        let a = p.push(b);
-        w.push_str(&format!(" AND r.id < {a}"));
-    }
-    let l = p.push(q.limit);
-    let cols: Vec<String> = RESIDENT_COLS
-        .split(',')
-        .map(|c| format!("r.{}", c.trim()))
-        .collect();
-    db.fetch_all(
-        format!(
-            "SELECT {} FROM residents r WHERE {w} ORDER BY r.id DESC LIMIT {l}",
-            cols.join(", ")
-        ),
-        p.args,
-        resident_row,
-    )
-    .await
+    let sql = list_sql(db.engine(), f, q, &mut p);
+    db.fetch_all(sql, p.args, resident_row).await
 }
 
 /// How many residents match (for the list's heading and the overview).
