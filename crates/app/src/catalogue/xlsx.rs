@@ -1,17 +1,10 @@
 //! Catalogue files as Excel workbooks: the first worksheet holds the same columns as the CSV
 //! layout (read with calamine, written with rust_xlsxwriter).
 
-use std::io::Cursor;
-
-use calamine::{Data, Reader, Xlsx};
 use linli_domain::catalogue::{self as dom, Catalogue, CatalogueError, Item};
 use rust_xlsxwriter::{Format, Workbook};
 
 use crate::{AppError, Result};
-
-/// The most an uploaded workbook may unpack to. An xlsx is a zip archive; this refuses archives
-/// built to explode when decompressed.
-const MAX_UNPACKED_BYTES: u128 = 64 << 20;
 
 fn unreadable() -> AppError {
     AppError::invalid(
@@ -20,49 +13,14 @@ fn unreadable() -> AppError {
     )
 }
 
-/// Spreadsheet cells as the text the CSV layout would carry. Whole numbers lose their `.0`
-/// (a code typed as a number), everything else prints as Excel shows it.
-fn cell_text(d: &Data) -> String {
-    match d {
-        Data::Empty => String::new(),
-        Data::String(s) => s.clone(),
-        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-        other => other.to_string(),
-    }
-}
-
-/// Read the first worksheet. `Err` is a file that is not a readable workbook; `Ok(Err(..))` a
-/// workbook whose content is not a valid catalogue (with the row number).
+/// Read the first worksheet ([`crate::sheet::xlsx_rows`], which refuses zip bombs). `Err` is a
+/// file that is not a readable workbook; `Ok(Err(..))` a workbook whose content is not a valid
+/// catalogue (with the row number).
 pub fn read(bytes: &[u8]) -> Result<std::result::Result<Catalogue, CatalogueError>> {
-    // The sizes the central directory states (the zip reader stops at them when unpacking).
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|_| unreadable())?;
-    let mut unpacked: u128 = 0;
-    for i in 0..archive.len() {
-        let f = archive.by_index_raw(i).map_err(|_| unreadable())?;
-        unpacked += u128::from(f.size());
-    }
-    if unpacked > MAX_UNPACKED_BYTES {
-        return Err(AppError::invalid("file_too_large", "xlsx 文件解压后过大"));
-    }
-    let mut wb: Xlsx<_> =
-        calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|_| unreadable())?;
-    let range = match wb.worksheet_range_at(0) {
-        Some(Ok(r)) => r,
-        Some(Err(_)) => return Err(unreadable()),
-        None => {
-            return Err(AppError::invalid(
-                "invalid_catalogue_file",
-                "xlsx 文件中没有工作表",
-            ));
-        }
-    };
-    let first_row = u64::from(range.start().map(|(r, _)| r).unwrap_or(0));
-    let rows = range.rows().enumerate().map(|(i, cells)| {
-        (
-            first_row + i as u64 + 1,
-            cells.iter().map(cell_text).collect::<Vec<String>>(),
-        )
-    });
+    let rows = crate::sheet::xlsx_rows(bytes).map_err(|e| match e.key() {
+        "unreadable_file" => unreadable(),
+        _ => e,
+    })?;
     Ok(dom::parse_table(rows))
 }
 

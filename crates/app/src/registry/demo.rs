@@ -22,7 +22,7 @@ use linli_store::repo::registry::{
 };
 use uuid::Uuid;
 
-use super::residents::{Person, seal};
+use super::residents::{Person, event, seal};
 use super::{ORGANISATION_PHONE, TagBook, today};
 use crate::{App, AppError, Result, pi};
 
@@ -269,16 +269,14 @@ pub async fn load(app: &App, scale: f64) -> Result<usize> {
                     } else {
                         LifeEvent::MovedIn
                     };
-                    events.push(EventRow {
-                        tenant: unit.tenant.clone(),
-                        id: Uuid::now_v7(),
-                        resident_id: rid,
-                        kind: kind.key().into(),
-                        on_date: today.to_string(),
-                        note: "演示数据".into(),
-                        actor_id: None,
-                        created_at: now,
-                    });
+                    events.push(event(
+                        (&unit.tenant, rid),
+                        kind,
+                        today.to_string(),
+                        "演示数据".into(),
+                        None,
+                        now,
+                    ));
                 }
             }
         }

@@ -16,7 +16,7 @@ use linli_store::repo::registry::{self as repo, EventRow, ResidentRow};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::residents::{NewResident, id_index, seal, validate};
+use super::residents::{NewResident, event, id_index, seal, validate};
 use super::{TagBook, today};
 use crate::audit::{Event, record};
 use crate::sheet::Row;
@@ -332,15 +332,15 @@ async fn write(app: &App, p: &Principal, keep: &[(ResidentRow, Vec<String>)]) ->
     }
     let events: Vec<EventRow> = keep
         .iter()
-        .map(|(r, _)| EventRow {
-            tenant: r.tenant.clone(),
-            id: Uuid::now_v7(),
-            resident_id: r.id,
-            kind: LifeEvent::Registered.key().into(),
-            on_date: on.clone(),
-            note: "批量导入".into(),
-            actor_id: Some(p.user_id),
-            created_at: now,
+        .map(|(r, _)| {
+            event(
+                (&r.tenant, r.id),
+                LifeEvent::Registered,
+                on.clone(),
+                "批量导入".into(),
+                Some(p.user_id),
+                now,
+            )
         })
         .collect();
     write_tx!(app, |tx| {

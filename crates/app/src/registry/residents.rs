@@ -263,6 +263,36 @@ pub async fn views_of(
         .collect())
 }
 
+/// One history row of a resident, recorded by `actor` now.
+pub(super) fn event(
+    r: (&str, Uuid),
+    kind: LifeEvent,
+    on: String,
+    note: String,
+    actor: Option<Uuid>,
+    now: linli_domain::Ts,
+) -> EventRow {
+    EventRow {
+        tenant: r.0.to_string(),
+        id: Uuid::now_v7(),
+        resident_id: r.1,
+        kind: kind.key().into(),
+        on_date: on,
+        note,
+        actor_id: actor,
+        created_at: now,
+    }
+}
+
+/// The masked view of one row.
+async fn view_of(app: &App, r: &ResidentRow, book: &TagBook) -> Result<ResidentView> {
+    views_of(app, std::slice::from_ref(r), book)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(AppError::NotFound("居民"))
+}
+
 /// The unit a resident is registered in: a grid or a community the caller may write to.
 async fn home_unit(app: &App, p: &Principal, unit_id: Uuid) -> Result<OrgUnit> {
     let unit = crate::units::get(app, unit_id)
@@ -311,16 +341,14 @@ pub async fn create(
     let id = Uuid::now_v7();
     let row = seal(app, id, &unit, &person, n.house_id, n.household_id, now);
     let tag_rows: Vec<(Uuid, String)> = person.tags.iter().map(|t| (id, t.clone())).collect();
-    let ev = EventRow {
-        tenant: unit.tenant.clone(),
-        id: Uuid::now_v7(),
-        resident_id: id,
-        kind: LifeEvent::Registered.key().into(),
-        on_date: today(app).to_string(),
-        note: String::new(),
-        actor_id: Some(p.user_id),
-        created_at: now,
-    };
+    let ev = event(
+        (&unit.tenant, id),
+        LifeEvent::Registered,
+        today(app).to_string(),
+        String::new(),
+        Some(p.user_id),
+        now,
+    );
     write_tx!(app, |tx| {
         repo::insert_residents(&mut tx, std::slice::from_ref(&row)).await?;
         repo::insert_tags(&mut tx, &unit.tenant, &tag_rows).await?;
@@ -333,11 +361,7 @@ pub async fn create(
         )
         .await?;
     })?;
-    let v = views_of(app, std::slice::from_ref(&row), &book).await?;
-    Ok((
-        v.into_iter().next().ok_or(AppError::NotFound("居民"))?,
-        person.warnings,
-    ))
+    Ok((view_of(app, &row, &book).await?, person.warnings))
 }
 
 fn filter_has(f: &linli_domain::auth::ScopeFilter, h: &repo::HouseRow) -> bool {
@@ -588,11 +612,7 @@ pub async fn get(app: &App, p: &Principal, id: Uuid) -> Result<ResidentDetail> {
     let r = load(app, p, Permission::RegistryRead, id).await?;
     let book = TagBook::load(app).await?;
     let scope = p.authz.filter(Permission::RegistryRead);
-    let resident = views_of(app, std::slice::from_ref(&r), &book)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or(AppError::NotFound("居民"))?;
+    let resident = view_of(app, &r, &book).await?;
     let household = match r.household_id {
         Some(h) => {
             let rows = repo::list_residents(
@@ -731,16 +751,14 @@ pub async fn record_event(
     }
     r.updated_at = now;
     r.version = version + 1;
-    let ev = EventRow {
-        tenant: r.tenant.clone(),
-        id: Uuid::now_v7(),
-        resident_id: r.id,
-        kind: kind.key().into(),
-        on_date: on.to_string(),
+    let ev = event(
+        (&r.tenant, r.id),
+        kind,
+        on.to_string(),
         note,
-        actor_id: Some(p.user_id),
-        created_at: now,
-    };
+        Some(p.user_id),
+        now,
+    );
     write_tx!(app, |tx| {
         if !repo::update_resident(&mut tx, &r, version).await? {
             return Err(AppError::Stale);
@@ -756,11 +774,7 @@ pub async fn record_event(
         .await?;
     })?;
     let book = TagBook::load(app).await?;
-    views_of(app, std::slice::from_ref(&r), &book)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or(AppError::NotFound("居民"))
+    view_of(app, &r, &book).await
 }
 
 /// A correction (更正): name, phone, residency, tags. The ID number is corrected by
@@ -832,16 +846,15 @@ pub async fn correct(app: &App, p: &Principal, id: Uuid, c: Correction) -> Resul
     let now = app.now();
     r.updated_at = now;
     r.version = c.version + 1;
-    let ev = EventRow {
-        tenant: r.tenant.clone(),
-        id: Uuid::now_v7(),
-        resident_id: r.id,
-        kind: LifeEvent::Corrected.key().into(),
-        on_date: today(app).to_string(),
-        note: format!("更正：{}", fields.join("、")),
-        actor_id: Some(p.user_id),
-        created_at: now,
-    };
+    let note = format!("更正：{}", fields.join("、"));
+    let ev = event(
+        (&r.tenant, r.id),
+        LifeEvent::Corrected,
+        today(app).to_string(),
+        note,
+        Some(p.user_id),
+        now,
+    );
     write_tx!(app, |tx| {
         if !repo::update_resident(&mut tx, &r, c.version).await? {
             return Err(AppError::Stale);
@@ -862,11 +875,7 @@ pub async fn correct(app: &App, p: &Principal, id: Uuid, c: Correction) -> Resul
         )
         .await?;
     })?;
-    views_of(app, std::slice::from_ref(&r), &book)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or(AppError::NotFound("居民"))
+    view_of(app, &r, &book).await
 }
 
 /// 查阅/复制 (PIPL Art. 45): the whole record of one person, unmasked, as a JSON document for
@@ -952,16 +961,14 @@ pub async fn anonymise(app: &App, p: &Principal, id: Uuid, why: &str, version: i
     r.status = ResidentStatus::Anonymised.key().into();
     r.updated_at = now;
     r.version = version + 1;
-    let ev = EventRow {
-        tenant: r.tenant.clone(),
-        id: Uuid::now_v7(),
-        resident_id: r.id,
-        kind: LifeEvent::Anonymised.key().into(),
-        on_date: today(app).to_string(),
-        note: String::new(),
-        actor_id: Some(p.user_id),
-        created_at: now,
-    };
+    let ev = event(
+        (&r.tenant, r.id),
+        LifeEvent::Anonymised,
+        today(app).to_string(),
+        String::new(),
+        Some(p.user_id),
+        now,
+    );
     write_tx!(app, |tx| {
         if !repo::update_resident(&mut tx, &r, version).await? {
             return Err(AppError::Stale);
