@@ -27,6 +27,9 @@ pub struct AppConfig {
     /// Size of the generated demo registry (`serve --demo`): 1.0 gives about 20,000 residents
     /// in the demo district's 425 grids.
     pub demo_registry_scale: f64,
+    /// District boundaries (GeoJSON) the demo cuts its grid polygons from; empty:
+    /// `LINLI_DEMO_BOUNDARIES`, else `../shared/data/geo/beijing_districts.geojson`.
+    pub demo_boundaries: String,
 }
 
 /// The `[app.duplicates]` section (docs/duplicates.md).
@@ -101,6 +104,7 @@ impl Default for AppConfig {
             notify: NotifyConfig::default(),
             duplicates: DuplicatesConfig::default(),
             demo_registry_scale: 1.0,
+            demo_boundaries: String::new(),
         }
     }
 }

@@ -30,7 +30,10 @@ const DISTRICT: &str = "110101";
 const SEED: u64 = 2026;
 
 /// Where the district boundaries are looked for.
-fn boundary_file() -> Option<PathBuf> {
+fn boundary_file(configured: &str) -> Option<PathBuf> {
+    if !configured.is_empty() {
+        return Some(PathBuf::from(configured));
+    }
     if let Ok(p) = std::env::var("LINLI_DEMO_BOUNDARIES")
         && !p.is_empty()
     {
@@ -107,7 +110,7 @@ pub async fn load(app: &App, scale: f64) -> Result<usize> {
 
     // Polygons: the district cut into one cell per grid, a community's grids side by side.
     let mut cells: HashMap<String, MultiPolygon<f64>> = HashMap::new();
-    if let Some(file) = boundary_file() {
+    if let Some(file) = boundary_file(&app.cfg.demo_boundaries) {
         match linli_gis::district_from_file(&file, DISTRICT) {
             Ok(boundary) => {
                 let mut groups: Vec<(String, usize)> = Vec::new();

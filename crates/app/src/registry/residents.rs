@@ -328,14 +328,28 @@ pub async fn create(
             "该身份证号码已在本区登记，请在人口列表中按身份证号查找".into(),
         ));
     }
-    let filter = p.authz.filter(Permission::RegistryWrite);
+    // A house or household to join must be one the caller may write to.
+    let writable = |unit_id: Uuid, unit_path: &str| {
+        p.authz.allows(
+            Permission::RegistryWrite,
+            linli_domain::auth::Target {
+                unit_id,
+                unit_path,
+                owner: None,
+            },
+        )
+    };
     if let Some(h) = n.house_id {
         repo::house(&app.db, &unit.tenant, h)
             .await?
-            .filter(|h| {
-                linli_domain::org::is_within(&h.unit_path, &unit.path) || filter_has(&filter, h)
-            })
+            .filter(|h| writable(h.unit_id, &h.unit_path))
             .ok_or(AppError::NotFound("房屋"))?;
+    }
+    if let Some(h) = n.household_id {
+        repo::household(&app.db, &unit.tenant, h)
+            .await?
+            .filter(|h| writable(h.unit_id, &h.unit_path))
+            .ok_or(AppError::NotFound("户"))?;
     }
     let now = app.now();
     let id = Uuid::now_v7();
@@ -362,13 +376,6 @@ pub async fn create(
         .await?;
     })?;
     Ok((view_of(app, &row, &book).await?, person.warnings))
-}
-
-fn filter_has(f: &linli_domain::auth::ScopeFilter, h: &repo::HouseRow) -> bool {
-    f.units.contains(&h.unit_id)
-        || f.ranges.iter().any(|(lo, hi)| {
-            h.unit_path.as_str() >= lo.as_str() && h.unit_path.as_str() < hi.as_str()
-        })
 }
 
 /// Filters of the resident list (all optional).
@@ -684,11 +691,15 @@ fn reason(raw: &str) -> Result<String> {
     Ok(r.to_string())
 }
 
-/// The full name, ID number and phone, for a holder of `registry.unmask` over the resident's
-/// unit who states why; each unmasking is audited with the reason.
-pub async fn unmask(app: &App, p: &Principal, id: Uuid, why: &str) -> Result<Unmasked> {
-    let why = reason(why)?;
-    let r = load(app, p, Permission::RegistryUnmask, id).await?;
+/// Open a resident's ID number and phone for `p`, and record why in the audit trail (the
+/// values never enter it). Every path that shows full values goes through here.
+async fn reveal(
+    app: &App,
+    p: &Principal,
+    r: &ResidentRow,
+    action: &str,
+    why: &str,
+) -> Result<(String, String)> {
     let id_number = app.keys.open(RESIDENT_ID_NUMBER, r.id, &r.id_number)?;
     let phone = match &r.phone {
         Some(b) => app.keys.open(RESIDENT_PHONE, r.id, b)?,
@@ -700,10 +711,19 @@ pub async fn unmask(app: &App, p: &Principal, id: Uuid, why: &str) -> Result<Unm
             &mut tx,
             now,
             p.into(),
-            Event::ok("resident.unmask", "resident", r.id).reason(&why),
+            Event::ok(action, "resident", r.id).reason(why),
         )
         .await?;
     })?;
+    Ok((id_number, phone))
+}
+
+/// The full name, ID number and phone, for a holder of `registry.unmask` over the resident's
+/// unit who states why; each unmasking is audited with the reason.
+pub async fn unmask(app: &App, p: &Principal, id: Uuid, why: &str) -> Result<Unmasked> {
+    let why = reason(why)?;
+    let r = load(app, p, Permission::RegistryUnmask, id).await?;
+    let (id_number, phone) = reveal(app, p, &r, "resident.unmask", &why).await?;
     Ok(Unmasked {
         name: r.name,
         id_number,
@@ -890,11 +910,6 @@ pub async fn copy_record(
     p.require(Permission::RegistryRights)?;
     let r = load(app, p, Permission::RegistryRights, id).await?;
     let book = TagBook::load(app).await?;
-    let id_number = app.keys.open(RESIDENT_ID_NUMBER, r.id, &r.id_number)?;
-    let phone = match &r.phone {
-        Some(b) => app.keys.open(RESIDENT_PHONE, r.id, b)?,
-        None => String::new(),
-    };
     let tags: Vec<String> = repo::tags_of(&app.db, &r.tenant, &[r.id])
         .await?
         .iter()
@@ -916,16 +931,8 @@ pub async fn copy_record(
         .await?
         .map(|u| u.name)
         .unwrap_or_default();
+    let (id_number, phone) = reveal(app, p, &r, "resident.copy", &why).await?;
     let now = app.now();
-    write_tx!(app, |tx| {
-        record(
-            &mut tx,
-            now,
-            p.into(),
-            Event::ok("resident.copy", "resident", r.id).reason(&why),
-        )
-        .await?;
-    })?;
     Ok(serde_json::json!({
         "title": "个人信息副本（依《个人信息保护法》第四十五条提供）",
         "produced_at": now.display_cst(),

@@ -38,10 +38,20 @@ pub async fn spawn_app_with(web: linli_web::WebConfig) -> TestApp {
 /// registry page has data, and each test's start stays quick.
 pub const TEST_REGISTRY_SCALE: f64 = 0.05;
 
+/// The district boundaries beside the repository (`../shared`), which the demo cuts its grid
+/// polygons from.
+pub const BOUNDARIES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/data/geo/beijing_districts.geojson"
+);
+
 /// [`spawn_app`] with both the HTTP layer's and the application's settings given.
 pub async fn spawn_app_full(web: linli_web::WebConfig, mut cfg: AppConfig) -> TestApp {
     if cfg.demo_registry_scale == AppConfig::default().demo_registry_scale {
         cfg.demo_registry_scale = TEST_REGISTRY_SCALE;
+    }
+    if cfg.demo_boundaries.is_empty() {
+        cfg.demo_boundaries = BOUNDARIES.to_string();
     }
     let db = TestDb::new().await;
     let clock = FakeClock::at(T0);

@@ -385,6 +385,33 @@ pub async fn insert_households(tx: &mut Tx, rows: &[HouseholdRow]) -> Result<(),
     .await
 }
 
+/// One household by id (the caller checks its unit).
+pub async fn household(
+    db: &Db,
+    tenant: &str,
+    id: Uuid,
+) -> Result<Option<HouseholdRow>, StoreError> {
+    db.fetch_optional(
+        "SELECT tenant, id, house_id, unit_id, unit_path, kind, created_at, updated_at, version \
+         FROM households WHERE tenant = $1 AND id = $2",
+        args![tenant, id],
+        |r| {
+            Ok(HouseholdRow {
+                tenant: r.text("tenant")?,
+                id: r.uuid("id")?,
+                house_id: r.opt_uuid("house_id")?,
+                unit_id: r.uuid("unit_id")?,
+                unit_path: r.text("unit_path")?,
+                kind: r.text("kind")?,
+                created_at: r.ts("created_at")?,
+                updated_at: r.ts("updated_at")?,
+                version: r.i64("version")?,
+            })
+        },
+    )
+    .await
+}
+
 /// One building by id, within scope.
 pub async fn building(
     db: &Db,
