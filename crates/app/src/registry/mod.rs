@@ -6,6 +6,7 @@
 //! - [`places`]: buildings with their entrances and houses;
 //! - [`grids`]: grid polygons, their import and the in-memory point-to-grid index;
 //! - [`import`]: residents from Excel/CSV, every row validated and reported;
+//! - [`export`]: filtered lists to Excel, masked and audited;
 //! - [`overview`]: a community's population and facilities at a glance;
 //! - [`demo`]: the generated registry of the demo district.
 //!
@@ -15,6 +16,7 @@
 //! [`residents::unmask`], which needs `registry.unmask`, a stated reason, and writes an audit row.
 
 pub mod demo;
+pub mod export;
 pub mod grids;
 pub mod import;
 pub mod overview;

@@ -25,7 +25,7 @@ pub struct BuildingView {
     pub lng: Option<f64>,
 }
 
-fn view(b: BuildingRow) -> BuildingView {
+pub(super) fn view(b: BuildingRow) -> BuildingView {
     BuildingView {
         kind_label: BuildingKind::parse(&b.kind)
             .map(|k| k.label().to_string())
@@ -52,13 +52,14 @@ pub struct BuildingFilter {
     pub limit: Option<i64>,
 }
 
-pub async fn list(
+/// The district and subtree a building list reads: the unit filtered on (which the caller must
+/// reach), or the caller's own district.
+pub(super) async fn range(
     app: &App,
     p: &Principal,
-    f: &BuildingFilter,
-) -> Result<(Vec<BuildingView>, Option<Uuid>)> {
-    p.require(Permission::RegistryRead)?;
-    let (tenant, under) = match f.unit {
+    unit: Option<Uuid>,
+) -> Result<(String, Option<String>)> {
+    Ok(match unit {
         Some(u) => {
             let unit = crate::units::get(app, u)
                 .await?
@@ -67,7 +68,23 @@ pub async fn list(
             (unit.tenant, Some(unit.path))
         }
         None => (linli_domain::org::tenant_of_path(&p.unit_path), None),
-    };
+    })
+}
+
+/// The name-or-address text filter, trimmed and bounded.
+pub(super) fn contains(f: &BuildingFilter) -> Option<String> {
+    f.q.as_deref()
+        .map(|s| s.trim().chars().take(50).collect::<String>())
+        .filter(|s| !s.is_empty())
+}
+
+pub async fn list(
+    app: &App,
+    p: &Principal,
+    f: &BuildingFilter,
+) -> Result<(Vec<BuildingView>, Option<Uuid>)> {
+    p.require(Permission::RegistryRead)?;
+    let (tenant, under) = range(app, p, f.unit).await?;
     let limit = f.limit.unwrap_or(50).clamp(1, MAX_PAGE);
     let rows = repo::list_buildings(
         &app.db,
@@ -75,7 +92,7 @@ pub async fn list(
         &BuildingQuery {
             tenant,
             under,
-            q: f.q.clone().map(|s| s.trim().chars().take(50).collect()),
+            q: contains(f),
             before: f.before,
             limit,
         },

@@ -379,7 +379,7 @@ pub async fn create(
 }
 
 /// Filters of the resident list (all optional).
-#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ListFilter {
     /// Only under this unit (street, community or grid).
@@ -516,7 +516,7 @@ pub async fn query(
 
 /// The district a reader's registry lists are in: the tenant of their own unit, or of the unit
 /// filtered on.
-async fn tenant_for(app: &App, p: &Principal, f: &ListFilter) -> Result<String> {
+pub(super) async fn tenant_for(app: &App, p: &Principal, f: &ListFilter) -> Result<String> {
     if let Some(u) = f.unit {
         let unit = crate::units::get(app, u)
             .await?

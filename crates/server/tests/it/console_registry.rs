@@ -227,6 +227,40 @@ async fn resident_list_is_masked_filtered_and_scoped() {
     let beyond = worker.get_html(&format!("{LIST}?unit={community}")).await;
     assert_eq!(beyond.status, 404);
     assert_eq!(count(&beyond.text, "tr.resident-row"), 0);
+    assert_eq!(
+        count(&own.text, "form.resident-export"),
+        0,
+        "no export for a grid worker"
+    );
+    // 导出 Excel carries the list's filters: the community's export of one grid is a workbook
+    // (its rows are checked in it/registry.rs).
+    let one = c.get_html(&format!("{LIST}?unit={grid}&age=60%2B")).await;
+    assert_eq!(count(&one.text, "form.resident-export"), 1);
+    assert_eq!(
+        attr(&one.text, "form.resident-export input[name=age]", "value").as_deref(),
+        Some("60+")
+    );
+    let csrf = attr(&one.text, "form.resident-export input[name=csrf]", "value").unwrap();
+    let r = c
+        .post_form(
+            "/console/registry/residents/export",
+            &[("csrf", &csrf), ("unit", &grid), ("age", "60+")],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.headers["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    // A refused export shows the list again with the reason.
+    let r = c
+        .post_form(
+            "/console/registry/residents/export",
+            &[("csrf", &csrf), ("tag", "不存在的标签")],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(r.text.contains("不在标签目录中"), "{}", r.text);
     // The map's link: the community worker opens one grid.
     let one = c.get_html(&format!("{LIST}?unit={grid}")).await;
     assert_eq!(heading_count(&one.text), in_grid);

@@ -719,3 +719,125 @@ async fn residents_import_reports_every_bad_row_and_writes_only_when_asked() {
         r.text
     );
 }
+
+/// The cells of an exported workbook's first sheet.
+fn sheet_cells(bytes: &[u8]) -> Vec<Vec<String>> {
+    assert!(bytes.starts_with(b"PK\x03\x04"), "an xlsx (zip) file");
+    linli_app::sheet::xlsx_rows(bytes)
+        .unwrap()
+        .into_iter()
+        .map(|(_, cells)| cells)
+        .collect()
+}
+
+#[tokio::test]
+async fn exports_are_masked_scoped_and_audited() {
+    let t = spawn_app().await;
+    let community = t.login("duofuxiang").await;
+    let grid1 = t.unit_id(GRID1).await;
+    let r = register(&community, &grid1, ID, PHONE).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+
+    // The grid's list as a workbook: the same rows as the count, every value masked.
+    let (status, headers, bytes) = community
+        .download("/api/v1/residents/export", Some(json!({"unit": grid1})))
+        .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+    assert!(
+        headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("filename*=UTF-8''%E5%B1%85%E6%B0%91-"),
+        "{headers:?}"
+    );
+    assert_eq!(headers["cache-control"], "no-store");
+    let rows = sheet_cells(&bytes);
+    assert_eq!(rows[0][..4], ["姓名", "性别", "年龄", "身份证号码"]);
+    let count = community
+        .get(&format!("/api/v1/residents/count?unit={grid1}"))
+        .await;
+    assert_eq!(
+        rows.len() as i64 - 1,
+        count.body["count"].as_i64().unwrap(),
+        "one row per resident of the list"
+    );
+    assert!(rows.len() > 2, "the demo grid has residents besides ours");
+    let ours = rows
+        .iter()
+        .find(|r| r[3] == "110105********002X")
+        .expect("the registered resident is in the export");
+    assert_eq!(
+        (ours[0].as_str(), ours[4].as_str()),
+        ("张**", "139****5678")
+    );
+    assert!(ours[9].contains("低保"), "{ours:?}");
+    for row in &rows[1..] {
+        assert!(row[3].contains("********"), "masked ID number: {row:?}");
+        assert!(row[4].is_empty() || row[4].contains("****"), "{row:?}");
+        assert!(
+            !row.iter()
+                .any(|c| c.contains(ID) || c.contains(PHONE) || c == "张三丰")
+        );
+    }
+
+    // An exact lookup by ID number exports that one person; the typed number is not kept.
+    let (status, _, bytes) = community
+        .download("/api/v1/residents/export", Some(json!({"id_number": ID})))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(sheet_cells(&bytes).len(), 2);
+    let auditor = t.login("auditor").await;
+    let a = auditor.get("/api/v1/audit?action=resident.export").await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.body["items"].as_array().unwrap().len(), 2, "{}", a.text);
+    assert!(a.text.contains("按身份证号查找"), "{}", a.text);
+    assert!(!all_rows_text(&t).await.contains(ID));
+
+    // Out of reach: a grid worker has no export permission; a neighbouring community cannot
+    // name this grid; bad filters are refused with their reason.
+    let g1 = t.login("grid01").await;
+    let (status, _, _) = g1
+        .download("/api/v1/residents/export", Some(json!({"unit": grid1})))
+        .await;
+    assert_eq!(status, 403);
+    let yinsi = t.login("yinsi").await;
+    let (status, _, _) = yinsi
+        .download("/api/v1/residents/export", Some(json!({"unit": grid1})))
+        .await;
+    assert_eq!(status, 404);
+    let r = community
+        .post("/api/v1/residents/export", json!({"tag": "不存在的标签"}))
+        .await;
+    assert_eq!((r.status, r.key()), (422, "unknown_tag"), "{}", r.text);
+    // yinsi's own export holds none of duofuxiang's residents.
+    let (status, _, bytes) = yinsi
+        .download("/api/v1/residents/export", Some(json!({})))
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        !sheet_cells(&bytes)
+            .iter()
+            .any(|r| r[3] == "110105********002X")
+    );
+
+    // Buildings too, within scope.
+    let (status, headers, bytes) = community
+        .download(&format!("/api/v1/buildings/export?unit={grid1}"), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        headers["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    let rows = sheet_cells(&bytes);
+    assert_eq!(rows[0][0], "楼栋名称");
+    let listed = community
+        .get(&format!("/api/v1/buildings?unit={grid1}&limit=200"))
+        .await;
+    assert_eq!(
+        rows.len() - 1,
+        listed.body["items"].as_array().unwrap().len()
+    );
+    let a = auditor.get("/api/v1/audit?action=building.export").await;
+    assert_eq!(a.body["items"].as_array().unwrap().len(), 1, "{}", a.text);
+}

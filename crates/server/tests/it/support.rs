@@ -219,6 +219,28 @@ impl Client {
         self.send(self.http.delete(format!("{}{path}", self.base)))
             .await
     }
+    /// A download: status, headers and the raw bytes (JSON `body` with POST, else GET).
+    pub async fn download(
+        &self,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+        let url = format!("{}{path}", self.base);
+        let mut rb = match body {
+            Some(b) => self.http.post(url).json(&b),
+            None => self.http.get(url),
+        };
+        if let Some(c) = &self.csrf {
+            rb = rb.header("x-csrf-token", c);
+        }
+        if let Some(b) = &self.bearer {
+            rb = rb.bearer_auth(b);
+        }
+        let r = rb.send().await.unwrap();
+        let (status, headers) = (r.status().as_u16(), r.headers().clone());
+        (status, headers, r.bytes().await.unwrap().to_vec())
+    }
+
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Resp {
         let rb = self.http.post(format!("{}{path}", self.base)).form(form);
         html(rb.send().await.unwrap()).await

@@ -52,7 +52,7 @@ use crate::AppState;
         registry::list, registry::count, registry::create, registry::get_one, registry::unmask, registry::event,
         registry::correct, registry::copy, registry::anonymise, registry::tags, registry::overview_of,
         registry::buildings, registry::building, registry::locate, registry::shapes, registry::import_shapes,
-        registry::import, registry::template,
+        registry::import, registry::template, registry::export_residents, registry::export_buildings,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&SecurityAddon),
@@ -185,6 +185,7 @@ pub fn routes() -> Router<AppState> {
             get(registry::list).post(registry::create),
         )
         .route("/api/v1/residents/count", get(registry::count))
+        .route("/api/v1/residents/export", post(registry::export_residents))
         .route(
             "/api/v1/residents/import",
             post(registry::import).layer(DefaultBodyLimit::max(registry::IMPORT_LIMIT)),
@@ -204,6 +205,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/registry/tags", get(registry::tags))
         .route("/api/v1/registry/overview", get(registry::overview_of))
         .route("/api/v1/buildings", get(registry::buildings))
+        .route("/api/v1/buildings/export", get(registry::export_buildings))
         .route("/api/v1/buildings/{id}", get(registry::building))
         .route("/api/v1/grids/locate", get(registry::locate))
         .route(

@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
             "/console/registry/residents",
             get(residents_page).post(residents_lookup),
         )
+        .route("/console/registry/residents/export", post(residents_export))
         .route("/console/registry/residents/{id}", get(person_page))
         .route("/console/registry/residents/{id}/unmask", post(unmask))
         .route(
@@ -44,6 +45,7 @@ pub fn routes() -> Router<AppState> {
             post(record_event),
         )
         .route("/console/registry/buildings", get(buildings_page))
+        .route("/console/registry/buildings/export", post(buildings_export))
         .route("/console/registry/buildings/{id}", get(building_page))
         .route("/console/registry/map", get(map_page))
 }
@@ -182,6 +184,8 @@ struct ResidentsPage {
     query: String,
     next: Option<Uuid>,
     paged: bool,
+    /// The caller may export the list (`registry.export`).
+    can_export: bool,
 }
 
 impl ResidentsPage {
@@ -238,6 +242,7 @@ impl ResidentsPage {
             count: None,
             rows: vec![],
             next: None,
+            can_export: false,
         }
     }
 }
@@ -280,6 +285,7 @@ async fn show_residents(
     p: &Principal,
     f: ListParams,
     lookup: Option<LookupForm>,
+    flash: Option<String>,
 ) -> Result<Response, PageError> {
     let fail = fail(s, p, ACTIVE);
     p.require(Permission::RegistryRead).map_err(&fail)?;
@@ -289,6 +295,7 @@ async fn show_residents(
         None => list_filter(&f),
     };
     let mut page = ResidentsPage::new(shell(s, p, "人口信息"), &book, f, lookup);
+    page.can_export = p.authz.has(Permission::RegistryExport);
     let attempt = async {
         let filter = filter?;
         let count = residents::count(
@@ -333,6 +340,9 @@ async fn show_residents(
             status
         }
     };
+    if let Some(m) = flash {
+        page.shell = page.shell.flash("danger", m);
+    }
     Ok((status, render(&page)).into_response())
 }
 
@@ -341,7 +351,7 @@ async fn residents_page(
     ConsoleAuth(p): ConsoleAuth,
     ApiQuery(f): ApiQuery<ListParams>,
 ) -> Result<Response, PageError> {
-    show_residents(&s, &p, f, None).await
+    show_residents(&s, &p, f, None, None).await
 }
 
 /// The exact lookup (POST, see [`LookupForm`]).
@@ -350,8 +360,34 @@ async fn residents_lookup(
     ConsoleAuth(p): ConsoleAuth,
     ApiForm(l): ApiForm<LookupForm>,
 ) -> Result<Response, PageError> {
-    let r = show_residents(&s, &p, ListParams::default(), Some(l)).await?;
+    let r = show_residents(&s, &p, ListParams::default(), Some(l), None).await?;
     Ok(no_store(r))
+}
+
+/// 导出 Excel: the list's plain filters (posted, with the CSRF token) as a masked workbook; a
+/// refused export (too many rows, no permission) shows the list again with the reason.
+async fn residents_export(
+    State(s): State<AppState>,
+    ConsoleAuth(p): ConsoleAuth,
+    ApiForm(f): ApiForm<ListParams>,
+) -> Result<Response, PageError> {
+    let r = async {
+        let filter = ListFilter {
+            before: None,
+            limit: None,
+            ..list_filter(&f)?
+        };
+        linli_app::registry::export::residents(&s.app, &p, &filter).await
+    }
+    .await;
+    match r {
+        Ok(e) => Ok(crate::api::registry::download(e)),
+        Err(e) => {
+            let status = status_of(&e);
+            let page = show_residents(&s, &p, f, None, Some(e.message())).await?;
+            Ok((status, page).into_response())
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -526,6 +562,7 @@ struct BuildingsPage {
     query: String,
     next: Option<Uuid>,
     filtered: bool,
+    can_export: bool,
 }
 
 async fn buildings_page(
@@ -533,8 +570,50 @@ async fn buildings_page(
     ConsoleAuth(p): ConsoleAuth,
     ApiQuery(f): ApiQuery<BuildingParams>,
 ) -> Result<Response, PageError> {
+    show_buildings(&s, &p, f, None).await
+}
+
+fn building_filter(f: &BuildingParams) -> Result<BuildingFilter, AppError> {
+    Ok(BuildingFilter {
+        unit: optional_id(&f.unit, "单位")?,
+        q: text(&f.q, 50),
+        before: optional_id(&f.before, "分页位置")?,
+        limit: Some(PAGE),
+    })
+}
+
+/// 导出 Excel of the building list (see [`residents_export`]).
+async fn buildings_export(
+    State(s): State<AppState>,
+    ConsoleAuth(p): ConsoleAuth,
+    ApiForm(f): ApiForm<BuildingParams>,
+) -> Result<Response, PageError> {
+    let r = async {
+        let filter = BuildingFilter {
+            before: None,
+            ..building_filter(&f)?
+        };
+        linli_app::registry::export::buildings(&s.app, &p, &filter).await
+    }
+    .await;
+    match r {
+        Ok(e) => Ok(crate::api::registry::download(e)),
+        Err(e) => {
+            let status = status_of(&e);
+            let page = show_buildings(&s, &p, f, Some(e.message())).await?;
+            Ok((status, page).into_response())
+        }
+    }
+}
+
+async fn show_buildings(
+    s: &AppState,
+    p: &Principal,
+    f: BuildingParams,
+    flash: Option<String>,
+) -> Result<Response, PageError> {
     p.require(Permission::RegistryRead)
-        .map_err(fail(&s, &p, ACTIVE))?;
+        .map_err(fail(s, p, ACTIVE))?;
     let query = [("unit", &f.unit), ("q", &f.q)]
         .iter()
         .filter(|(_, v)| !v.trim().is_empty())
@@ -542,18 +621,14 @@ async fn buildings_page(
         .collect::<Vec<_>>()
         .join("&");
     let attempt = async {
-        let filter = BuildingFilter {
-            unit: optional_id(&f.unit, "单位")?,
-            q: text(&f.q, 50),
-            before: optional_id(&f.before, "分页位置")?,
-            limit: Some(PAGE),
-        };
-        let (items, next) = places::list(&s.app, &p, &filter).await?;
+        let filter = building_filter(&f)?;
+        let (items, next) = places::list(&s.app, p, &filter).await?;
         Ok::<_, AppError>((filter.unit, items, next))
     }
     .await;
     let mut page = BuildingsPage {
-        shell: shell(&s, &p, "房屋楼栋"),
+        can_export: p.authz.has(Permission::RegistryExport),
+        shell: shell(s, p, "房屋楼栋"),
         tabs: tabs(BUILDINGS),
         unit_name: String::new(),
         rows: vec![],
@@ -565,7 +640,7 @@ async fn buildings_page(
     };
     let status = match attempt {
         Ok((unit, items, next)) => {
-            let names = unit_names(&s, &p, items.iter().map(|b| b.unit_id).chain(unit)).await;
+            let names = unit_names(s, p, items.iter().map(|b| b.unit_id).chain(unit)).await;
             page.unit_name = unit
                 .and_then(|u| names.get(&u).cloned())
                 .unwrap_or_default();
@@ -589,6 +664,9 @@ async fn buildings_page(
             status
         }
     };
+    if let Some(m) = flash {
+        page.shell = page.shell.flash("danger", m);
+    }
     Ok((status, render(&page)).into_response())
 }
 
