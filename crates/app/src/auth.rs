@@ -477,6 +477,7 @@ async fn principal_for(app: &App, u: &User, ctx: Ctx) -> Result<Principal> {
         session_id: None,
         token_id: None,
         csrf: None,
+        registry_fields: None,
         must_change_password: u.must_change_password,
         totp_enabled: u.totp_secret.is_some(),
         ctx,
@@ -513,6 +514,14 @@ pub async fn resolve_session(app: &App, token: &str, ctx: Ctx) -> Result<Princip
     p.csrf = Some(s.csrf_token);
     Ok(p)
 }
+
+/// What a token limited to resident fields may not do.
+const REGISTRY_BEYOND_READING: &[linli_domain::auth::Permission] = &[
+    linli_domain::auth::Permission::RegistryWrite,
+    linli_domain::auth::Permission::RegistryImport,
+    linli_domain::auth::Permission::RegistryUnmask,
+    linli_domain::auth::Permission::RegistryRights,
+];
 
 /// Resolve `Authorization: Bearer …`. A token acts as its account, narrowed to the token's unit.
 pub async fn resolve_api_token(app: &App, token: &str, ctx: Ctx) -> Result<Principal> {
@@ -554,6 +563,15 @@ pub async fn resolve_api_token(app: &App, token: &str, ctx: Ctx) -> Result<Princ
             }
         })
         .collect();
+    // A department's field grant reads the registry and nothing more: no registry writes, no
+    // unmasking, no rights requests, no imports (whatever the account's role could do).
+    p.registry_fields = crate::tokens::granted(t.registry_fields.as_deref());
+    if p.registry_fields.is_some() {
+        for g in &mut p.authz.grants {
+            g.permissions
+                .retain(|x| !REGISTRY_BEYOND_READING.contains(x));
+        }
+    }
     p.token_id = Some(t.id);
     Ok(p)
 }

@@ -64,6 +64,7 @@ pub async fn system_principal(app: &App, ctx: Ctx) -> Result<Principal> {
         session_id: None,
         token_id: None,
         csrf: None,
+        registry_fields: None,
         must_change_password: false,
         totp_enabled: false,
         ctx,

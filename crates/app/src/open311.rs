@@ -357,6 +357,7 @@ fn principal_of(k: &ApiKey, home: &KeyUnit, ctx: Ctx) -> Principal {
         session_id: None,
         token_id: None,
         csrf: None,
+        registry_fields: None,
         must_change_password: false,
         totp_enabled: false,
         ctx,

@@ -359,6 +359,7 @@ fn resident_principal(
         session_id: None,
         token_id: None,
         csrf: None,
+        registry_fields: None,
         must_change_password: false,
         totp_enabled: false,
         ctx,

@@ -2,6 +2,7 @@
 //! session cookie or a bearer token; built by the CLI for shell commands.
 
 use linli_domain::auth::{Authz, Permission, Target};
+use linli_domain::registry::ResidentField;
 use linli_store::repo::org::OrgUnit;
 use uuid::Uuid;
 
@@ -38,6 +39,8 @@ pub struct Principal {
     pub token_id: Option<Uuid>,
     /// The CSRF token of the cookie session (none for bearer tokens).
     pub csrf: Option<String>,
+    /// The resident fields an API token was granted (None: all the account's role shows).
+    pub registry_fields: Option<Vec<ResidentField>>,
     pub must_change_password: bool,
     pub totp_enabled: bool,
     pub ctx: Ctx,
@@ -67,6 +70,11 @@ impl Principal {
         } else {
             Err(AppError::NotFound(what))
         }
+    }
+
+    /// The caller may read `f` of a resident (always, unless a token's grant leaves it out).
+    pub fn reads(&self, f: ResidentField) -> bool {
+        self.registry_fields.as_ref().is_none_or(|g| g.contains(&f))
     }
 
     /// The tenant chain this principal's own actions are audited on.

@@ -75,6 +75,38 @@ crate::keyed! {
 }
 
 crate::keyed! {
+    /// What of a resident a department's API token may read (基础信息共享的字段授权, seed 000:
+    /// each department gets the fields its duty needs). The masked name, sex, age, residency,
+    /// status and grid are always readable; these are granted one by one. Values stay masked
+    /// whatever is granted.
+    ResidentField {
+        IdNumber = "id_number", "身份证号码（脱敏）";
+        Phone = "phone", "联系电话（脱敏）";
+        Tags = "tags", "一般标签";
+        SensitiveTags = "sensitive_tags", "敏感标签（低保、残疾等）";
+        Household = "household", "户与房屋";
+    }
+}
+
+impl ResidentField {
+    /// A granted field list as typed (keys or labels), deduplicated in vocabulary order.
+    pub fn parse_list<S: AsRef<str>>(items: &[S]) -> Result<Vec<ResidentField>, String> {
+        let mut out = Vec::new();
+        for i in items {
+            let i = i.as_ref().trim();
+            let f = ResidentField::parse(i)
+                .or_else(|| ResidentField::ALL.iter().copied().find(|f| f.label() == i))
+                .ok_or_else(|| i.to_string())?;
+            if !out.contains(&f) {
+                out.push(f);
+            }
+        }
+        out.sort_by_key(|f| ResidentField::ALL.iter().position(|x| x == f));
+        Ok(out)
+    }
+}
+
+crate::keyed! {
     /// 人口变动事件: each one is kept in the resident's history.
     LifeEvent {
         Registered = "registered", "登记";
@@ -193,6 +225,19 @@ pub const AGE_BANDS: &[(&str, u32, u32)] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn field_grants_parse_keys_and_labels_in_vocabulary_order() {
+        assert_eq!(
+            ResidentField::parse_list(&["household", "联系电话（脱敏）", "phone"]),
+            Ok(vec![ResidentField::Phone, ResidentField::Household])
+        );
+        assert_eq!(ResidentField::parse_list::<&str>(&[]), Ok(vec![]));
+        assert_eq!(
+            ResidentField::parse_list(&["tags", " salary "]),
+            Err("salary".to_string())
+        );
+    }
 
     #[test]
     fn builtin_tags_are_well_formed_and_unique() {

@@ -90,6 +90,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0012_registry_unit.sql"),
         postgres: include_str!("../../../migrations/postgres/0012_registry_unit.sql"),
     },
+    Migration {
+        version: 15,
+        name: "token_fields",
+        sqlite: include_str!("../../../migrations/sqlite/0015_token_fields.sql"),
+        postgres: include_str!("../../../migrations/postgres/0015_token_fields.sql"),
+    },
 ];
 
 impl Migration {

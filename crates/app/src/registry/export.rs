@@ -244,7 +244,7 @@ pub async fn residents(app: &App, p: &Principal, f: &ListFilter) -> Result<Expor
     let mut rows = Vec::with_capacity(total as usize);
     loop {
         let found = repo::list_residents(&app.db, &scope, &q).await?;
-        let views = residents::views_of(app, &found, &book).await?;
+        let views = residents::views_of(app, p, &found, &book).await?;
         names.fill(views.iter().map(|v| v.unit_id)).await?;
         for v in &views {
             rows.push(vec![

@@ -58,6 +58,18 @@ pub struct TagView {
     pub sensitive: bool,
 }
 
+impl TagView {
+    /// The field grant that shows this tag.
+    pub fn field(&self) -> linli_domain::registry::ResidentField {
+        use linli_domain::registry::ResidentField;
+        if self.sensitive {
+            ResidentField::SensitiveTags
+        } else {
+            ResidentField::Tags
+        }
+    }
+}
+
 /// The tag vocabulary with the stored form of each tag: a plain tag is stored as its key, a
 /// sensitive one as the blind index of its key, so the database never names who is 低保 or 残疾.
 pub struct TagBook {

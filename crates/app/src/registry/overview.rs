@@ -56,8 +56,10 @@ pub async fn of(app: &App, p: &Principal, unit_id: Uuid) -> Result<Overview> {
     };
     let by_tag = {
         let got = repo::group_residents(&app.db, &scope, &q, Grouping::Tag).await?;
+        // Counts by tag follow the same grant as the tags themselves.
         book.all()
             .iter()
+            .filter(|t| p.reads(t.field()))
             .map(|t| {
                 let n = got
                     .iter()

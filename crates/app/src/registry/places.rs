@@ -145,7 +145,7 @@ pub async fn get(app: &App, p: &Principal, id: Uuid) -> Result<BuildingDetail> {
     } else {
         repo::list_residents(&app.db, &scope, &q).await?
     };
-    let people = super::residents::views_of(app, &rows, &book).await?;
+    let people = super::residents::views_of(app, p, &rows, &book).await?;
     let total = people.len();
     let out = houses
         .into_iter()

@@ -9,7 +9,9 @@
 use linli_domain::auth::Permission;
 use linli_domain::idnumber::IdNumber;
 use linli_domain::org::{OrgKind, tenant_of_path};
-use linli_domain::registry::{AGE_BANDS, LifeEvent, Relation, Residency, ResidentStatus};
+use linli_domain::registry::{
+    AGE_BANDS, LifeEvent, Relation, Residency, ResidentField, ResidentStatus,
+};
 use linli_store::repo::org::OrgUnit;
 use linli_store::repo::registry::{self as repo, EventRow, ResidentQuery, ResidentRow};
 use serde::Serialize;
@@ -204,7 +206,16 @@ pub fn id_index(app: &App, id: &IdNumber) -> String {
     app.keys.index(&format!("id\u{0}{}", id.as_str()))
 }
 
-fn view(r: &ResidentRow, tags: &[&str], book: &TagBook, today: Date) -> ResidentView {
+/// The masked view of a row, with only the fields `p` may read (a department's token may be
+/// granted fewer, see [`ResidentField`]): what is not granted is left empty.
+fn view(
+    p: &Principal,
+    r: &ResidentRow,
+    tags: &[&str],
+    book: &TagBook,
+    today: Date,
+) -> ResidentView {
+    let household = p.reads(ResidentField::Household);
     let age = Date::parse(
         &r.birth_date,
         &time::macros::format_description!("[year]-[month]-[day]"),
@@ -222,25 +233,40 @@ fn view(r: &ResidentRow, tags: &[&str], book: &TagBook, today: Date) -> Resident
             _ => String::new(),
         },
         age,
-        id_number: r.id_masked.clone(),
-        phone: r.phone_masked.clone(),
+        id_number: if p.reads(ResidentField::IdNumber) {
+            r.id_masked.clone()
+        } else {
+            String::new()
+        },
+        phone: if p.reads(ResidentField::Phone) {
+            r.phone_masked.clone()
+        } else {
+            String::new()
+        },
         residency: r.residency.clone(),
         residency_label: residency.map(|x| x.label().to_string()).unwrap_or_default(),
         relation: Relation::parse(&r.relation)
+            .filter(|_| household)
             .map(|x| x.label().to_string())
             .unwrap_or_default(),
         status: r.status.clone(),
         status_label: status.map(|x| x.label().to_string()).unwrap_or_default(),
         unit_id: r.unit_id,
-        house_id: r.house_id,
-        household_id: r.household_id,
-        tags: tags.iter().filter_map(|t| book.read(t)).cloned().collect(),
+        house_id: r.house_id.filter(|_| household),
+        household_id: r.household_id.filter(|_| household),
+        tags: tags
+            .iter()
+            .filter_map(|t| book.read(t))
+            .filter(|t| p.reads(t.field()))
+            .cloned()
+            .collect(),
         version: r.version,
     }
 }
 
 pub async fn views_of(
     app: &App,
+    p: &Principal,
     rows: &[ResidentRow],
     book: &TagBook,
 ) -> Result<Vec<ResidentView>> {
@@ -258,7 +284,7 @@ pub async fn views_of(
                 .filter(|(id, _)| *id == r.id)
                 .map(|(_, t)| t.as_str())
                 .collect();
-            view(r, &mine, book, today)
+            view(p, r, &mine, book, today)
         })
         .collect())
 }
@@ -285,8 +311,13 @@ pub(super) fn event(
 }
 
 /// The masked view of one row.
-async fn view_of(app: &App, r: &ResidentRow, book: &TagBook) -> Result<ResidentView> {
-    views_of(app, std::slice::from_ref(r), book)
+async fn view_of(
+    app: &App,
+    p: &Principal,
+    r: &ResidentRow,
+    book: &TagBook,
+) -> Result<ResidentView> {
+    views_of(app, p, std::slice::from_ref(r), book)
         .await?
         .into_iter()
         .next()
@@ -375,7 +406,7 @@ pub async fn create(
         )
         .await?;
     })?;
-    Ok((view_of(app, &row, &book).await?, person.warnings))
+    Ok((view_of(app, p, &row, &book).await?, person.warnings))
 }
 
 /// Filters of the resident list (all optional).
@@ -434,6 +465,26 @@ pub async fn query(
     tenant: &str,
     book: &TagBook,
 ) -> Result<ResidentQuery> {
+    // A token granted fewer fields may not filter by the others either (a match would tell).
+    let not_granted = |f: ResidentField| {
+        AppError::invalid(
+            "field_not_granted",
+            format!("此接口令牌未获授权读取“{}”，不能按其查询", f.label()),
+        )
+    };
+    let given = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+    for (asked, field) in [
+        (given(&f.id_number), ResidentField::IdNumber),
+        (given(&f.phone), ResidentField::Phone),
+        (
+            f.house.is_some() || f.household.is_some(),
+            ResidentField::Household,
+        ),
+    ] {
+        if asked && !p.reads(field) {
+            return Err(not_granted(field));
+        }
+    }
     let mut q = ResidentQuery {
         tenant: tenant.to_string(),
         limit: f.limit.unwrap_or(50).clamp(1, MAX_PAGE),
@@ -456,9 +507,14 @@ pub async fn query(
         .flat_map(|t| t.split([',', '，']))
         .filter(|t| !t.trim().is_empty())
     {
-        q.tags.push(book.store(app, t).ok_or_else(|| {
-            AppError::invalid("unknown_tag", format!("标签“{}”不在标签目录中", t.trim()))
-        })?);
+        let unknown =
+            || AppError::invalid("unknown_tag", format!("标签“{}”不在标签目录中", t.trim()));
+        let tag = book.find(t).ok_or_else(unknown)?;
+        if !p.reads(tag.field()) {
+            return Err(not_granted(tag.field()));
+        }
+        q.tags
+            .push(super::stored_form(app, &tag.key, tag.sensitive));
     }
     if let Some(a) = f.age.as_deref().filter(|a| !a.is_empty()) {
         let (lo, hi) = if a == "60+" {
@@ -545,7 +601,7 @@ pub async fn list(app: &App, p: &Principal, f: &ListFilter) -> Result<Page> {
         .then(|| rows.last().map(|r| r.id))
         .flatten();
     Ok(Page {
-        items: views_of(app, &rows, &book).await?,
+        items: views_of(app, p, &rows, &book).await?,
         next,
     })
 }
@@ -619,8 +675,9 @@ pub async fn get(app: &App, p: &Principal, id: Uuid) -> Result<ResidentDetail> {
     let r = load(app, p, Permission::RegistryRead, id).await?;
     let book = TagBook::load(app).await?;
     let scope = p.authz.filter(Permission::RegistryRead);
-    let resident = view_of(app, &r, &book).await?;
-    let household = match r.household_id {
+    let resident = view_of(app, p, &r, &book).await?;
+    // The view leaves out house and household when they are not granted.
+    let household = match resident.household_id {
         Some(h) => {
             let rows = repo::list_residents(
                 &app.db,
@@ -633,11 +690,11 @@ pub async fn get(app: &App, p: &Principal, id: Uuid) -> Result<ResidentDetail> {
                 },
             )
             .await?;
-            views_of(app, &rows, &book).await?
+            views_of(app, p, &rows, &book).await?
         }
         None => Vec::new(),
     };
-    let house = match r.house_id {
+    let house = match resident.house_id {
         Some(h) => match repo::house(&app.db, &r.tenant, h).await? {
             Some(h) => {
                 let b = repo::building(&app.db, &scope, &r.tenant, h.building_id).await?;
@@ -794,7 +851,7 @@ pub async fn record_event(
         .await?;
     })?;
     let book = TagBook::load(app).await?;
-    view_of(app, &r, &book).await
+    view_of(app, p, &r, &book).await
 }
 
 /// A correction (更正): name, phone, residency, tags. The ID number is corrected by
@@ -895,7 +952,7 @@ pub async fn correct(app: &App, p: &Principal, id: Uuid, c: Correction) -> Resul
         )
         .await?;
     })?;
-    view_of(app, &r, &book).await
+    view_of(app, p, &r, &book).await
 }
 
 /// 查阅/复制 (PIPL Art. 45): the whole record of one person, unmasked, as a JSON document for

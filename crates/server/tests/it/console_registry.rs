@@ -661,3 +661,49 @@ async fn buildings_map_and_overview() {
         .await;
     assert_eq!(beyond.status, 404);
 }
+
+#[tokio::test]
+async fn a_department_token_is_issued_with_its_fields_from_the_console() {
+    let t = spawn_app().await;
+    let api = t.login("admin").await;
+    let district = t.unit_id("110101").await;
+    let r = api
+        .post("/api/v1/users", serde_json::json!({"username": "weijian", "display_name": "区卫健委数据共享", "unit_id": district, "password": "Share-Data-2026", "kind": "service", "must_change_password": false}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let c = console_login(&t, "admin").await;
+    let page = c.get_html("/console/tokens").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        count(&page.text, ".token-field-boxes input[type=checkbox]"),
+        linli_domain::registry::ResidentField::ALL.len()
+    );
+    let csrf = csrf_of(&c).await;
+    let r = c
+        .post_form(
+            "/console/tokens",
+            &[
+                ("csrf", &csrf),
+                ("name", "卫健委老年人健康服务"),
+                ("username", "weijian"),
+                ("unit_id", &district),
+                ("expires_days", "30"),
+                ("limit_fields", "on"),
+                ("field_phone", "on"),
+                ("field_tags", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let fields = all_text(&r.text, "td.token-fields");
+    assert_eq!(
+        fields,
+        ["基本信息、联系电话（脱敏）、一般标签"],
+        "{fields:?}"
+    );
+    let listed = api.get("/api/v1/tokens").await;
+    assert_eq!(
+        listed.body[0]["registry_fields"],
+        serde_json::json!(["phone", "tags"])
+    );
+}

@@ -841,3 +841,123 @@ async fn exports_are_masked_scoped_and_audited() {
     let a = auditor.get("/api/v1/audit?action=building.export").await;
     assert_eq!(a.body["items"].as_array().unwrap().len(), 1, "{}", a.text);
 }
+
+/// A department's API token (seed 000: the shared resource library) reads the residents of the
+/// unit it was issued for, only the fields granted, and writes nothing.
+#[tokio::test]
+async fn department_tokens_read_only_the_granted_fields_and_units() {
+    let t = spawn_app().await;
+    let admin = t.login("admin").await;
+    let community = t.login("duofuxiang").await;
+    let grid1 = t.unit_id(GRID1).await;
+    let r = register(&community, &grid1, ID, PHONE).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let rid = r.body["resident"]["id"].as_str().unwrap().to_string();
+
+    // An integration account of the district's civil affairs bureau with district staff's role.
+    let district = t.unit_id("110101").await;
+    let r = admin
+        .post("/api/v1/users", json!({"username": "minzheng", "display_name": "区民政局数据共享", "unit_id": district, "password": "Share-Data-2026", "kind": "service", "must_change_password": false}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let account = r.body["id"].as_str().unwrap().to_string();
+    let r = t
+        .login("secadmin")
+        .await
+        .post(
+            &format!("/api/v1/users/{account}/roles"),
+            json!({"role": "district_staff", "unit_id": district, "scope": "subtree"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+
+    // Unknown fields are refused.
+    let r = admin
+        .post("/api/v1/tokens", json!({"name": "民政局低保核查", "user_id": account, "unit_id": grid1, "registry_fields": ["id_number", "salary"]}))
+        .await;
+    assert_eq!((r.status, r.key()), (422, "invalid_field"), "{}", r.text);
+    // Granted: sensitive tags (低保 checks) and nothing else, for grid 1 only.
+    let r = admin
+        .post("/api/v1/tokens", json!({"name": "民政局低保核查", "user_id": account, "unit_id": grid1, "registry_fields": ["敏感标签（低保、残疾等）"]}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["info"]["registry_fields"], json!(["sensitive_tags"]));
+    let mut bot = t.client();
+    bot.bearer = Some(r.body["token"].as_str().unwrap().to_string());
+
+    let r = bot.get(&format!("/api/v1/residents/{rid}")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let v = &r.body["resident"];
+    assert_eq!(v["name"], "张**");
+    assert_eq!(v["id_number"], "", "the ID number is not granted");
+    assert_eq!(v["phone"], "");
+    assert_eq!(v["relation"], "");
+    let labels: Vec<&str> = v["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["低保"], "the sensitive tag only, not 志愿者");
+    let r = bot
+        .get(&format!("/api/v1/residents?unit={grid1}&limit=200"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let items = r.body["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    assert!(
+        items
+            .iter()
+            .all(|i| i["id_number"] == "" && i["phone"] == "")
+    );
+    // Filtering by what is not granted would tell it: refused.
+    for q in [
+        format!("id_number={ID}"),
+        format!("phone={PHONE}"),
+        "tag=volunteer".to_string(),
+    ] {
+        let r = bot.get(&format!("/api/v1/residents?{q}")).await;
+        assert_eq!(
+            (r.status, r.key()),
+            (422, "field_not_granted"),
+            "{q}: {}",
+            r.text
+        );
+    }
+    assert_eq!(
+        bot.get("/api/v1/residents?tag=低保").await.status,
+        200,
+        "the granted tag filters"
+    );
+    // The overview counts granted tags only.
+    let r = bot
+        .get(&format!("/api/v1/registry/overview?unit={grid1}"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(
+        r.text.contains("低保") && !r.text.contains("志愿者"),
+        "{}",
+        r.text
+    );
+    // Units: the token reaches grid 1 only, though the account's role reaches the district.
+    let grid2 = t.unit_id(GRID2).await;
+    let r = bot.get(&format!("/api/v1/residents?unit={grid2}")).await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    // No writes, no unmasking, no rights requests, whatever the role allows.
+    let r = bot
+        .post(
+            &format!("/api/v1/residents/{rid}/unmask"),
+            json!({"reason": "低保资格核查"}),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let r = register(&bot, &grid1, "110105194912310045", "").await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    // An export through the token has the same blank columns.
+    let (status, _, bytes) = bot
+        .download("/api/v1/residents/export", Some(json!({"unit": grid1})))
+        .await;
+    assert_eq!(status, 200);
+    let rows = sheet_cells(&bytes);
+    assert!(rows[1..].iter().all(|r| r[3].is_empty() && r[4].is_empty()));
+}

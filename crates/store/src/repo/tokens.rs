@@ -22,10 +22,12 @@ pub struct ApiToken {
     pub expires_at: Option<Ts>,
     pub revoked_at: Option<Ts>,
     pub last_used_at: Option<Ts>,
+    /// The resident fields granted, comma-separated keys; None: all.
+    pub registry_fields: Option<String>,
 }
 
 const SELECT: &str = "SELECT t.id, t.name, t.prefix, t.user_id, u.username, t.unit_id, o.name AS unit_name, t.unit_path,
-    t.created_by, t.created_at, t.expires_at, t.revoked_at, t.last_used_at
+    t.created_by, t.created_at, t.expires_at, t.revoked_at, t.last_used_at, t.registry_fields
     FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN org_units o ON o.id = t.unit_id";
 
 fn from_row(r: Row<'_>) -> Result<ApiToken, StoreError> {
@@ -43,6 +45,7 @@ fn from_row(r: Row<'_>) -> Result<ApiToken, StoreError> {
         expires_at: r.opt_ts("expires_at")?,
         revoked_at: r.opt_ts("revoked_at")?,
         last_used_at: r.opt_ts("last_used_at")?,
+        registry_fields: r.opt_text("registry_fields")?,
     })
 }
 
@@ -59,11 +62,12 @@ pub async fn insert(
     created_by: Uuid,
     now: Ts,
     expires_at: Option<Ts>,
+    registry_fields: Option<&str>,
 ) -> Result<(), StoreError> {
     tx.execute(
-        "INSERT INTO api_tokens (id, name, token_hash, prefix, user_id, unit_id, unit_path, created_by, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        args![id, name, token_hash, prefix, user_id, unit_id, unit_path, created_by, now, expires_at],
+        "INSERT INTO api_tokens (id, name, token_hash, prefix, user_id, unit_id, unit_path, created_by, created_at, expires_at, registry_fields)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        args![id, name, token_hash, prefix, user_id, unit_id, unit_path, created_by, now, expires_at, registry_fields],
     )
     .await?;
     Ok(())

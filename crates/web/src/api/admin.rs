@@ -86,6 +86,8 @@ pub struct TokenDto {
     pub expires_at: Option<String>,
     pub revoked_at: Option<String>,
     pub last_used_at: Option<String>,
+    /// The resident fields granted (absent: all the account's role shows).
+    pub registry_fields: Option<Vec<String>>,
 }
 
 fn token_dto(t: ApiToken) -> TokenDto {
@@ -101,6 +103,8 @@ fn token_dto(t: ApiToken) -> TokenDto {
         expires_at: t.expires_at.map(|x| x.rfc3339()),
         revoked_at: t.revoked_at.map(|x| x.rfc3339()),
         last_used_at: t.last_used_at.map(|x| x.rfc3339()),
+        registry_fields: linli_app::tokens::granted(t.registry_fields.as_deref())
+            .map(|f| f.iter().map(|f| f.key().to_string()).collect()),
     }
 }
 
@@ -128,6 +132,11 @@ pub struct CreateToken {
     pub unit_id: Uuid,
     /// Days until expiry (omit for none).
     pub expires_in_days: Option<i64>,
+    /// A department's grant: only these resident fields (`id_number`, `phone`, `tags`,
+    /// `sensitive_tags`, `household`; the masked name, sex, age, residency, status and grid are
+    /// always readable), and no registry writes, unmasking or imports. Omit for the account's
+    /// full reach.
+    pub registry_fields: Option<Vec<String>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -155,7 +164,14 @@ pub async fn create_token(
         .into_response();
     }
     let expires = b.expires_in_days.map(|d| s.app.now().plus_secs(d * 86400));
-    match linli_app::tokens::create(&s.app, &p, &b.name, b.user_id, b.unit_id, expires).await {
+    let t = linli_app::tokens::NewToken {
+        name: &b.name,
+        user_id: b.user_id,
+        unit_id: b.unit_id,
+        expires_at: expires,
+        registry_fields: b.registry_fields,
+    };
+    match linli_app::tokens::create(&s.app, &p, t).await {
         Ok((t, secret)) => (
             StatusCode::CREATED,
             Json(CreatedToken {

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use linli_app::{AppError, Principal};
 use linli_domain::auth::{BUILTIN_ROLES, Permission};
+use linli_domain::registry::ResidentField;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -130,6 +131,8 @@ struct TokenView {
     /// (label, badge class)
     state: (&'static str, &'static str),
     active: bool,
+    /// The resident fields it reads.
+    fields: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -140,6 +143,46 @@ struct TokenForm {
     unit_id: String,
     unit_q: String,
     expires_days: String,
+    /// "on": a department's grant, limited to the fields ticked below.
+    limit_fields: String,
+    field_id_number: String,
+    field_phone: String,
+    field_tags: String,
+    field_sensitive_tags: String,
+    field_household: String,
+}
+
+impl TokenForm {
+    /// The field's box is ticked (the form names them `field_<key>`).
+    fn ticked(&self, f: ResidentField) -> bool {
+        let v = match f {
+            ResidentField::IdNumber => &self.field_id_number,
+            ResidentField::Phone => &self.field_phone,
+            ResidentField::Tags => &self.field_tags,
+            ResidentField::SensitiveTags => &self.field_sensitive_tags,
+            ResidentField::Household => &self.field_household,
+        };
+        v == "on"
+    }
+
+    /// The ticked resident fields, when the grant is limited.
+    fn registry_fields(&self) -> Option<Vec<String>> {
+        (self.limit_fields == "on").then(|| {
+            ResidentField::ALL
+                .iter()
+                .filter(|f| self.ticked(**f))
+                .map(|f| f.key().to_string())
+                .collect()
+        })
+    }
+
+    /// (key, label, ticked) of each grantable field, for the form.
+    fn field_boxes(&self) -> Vec<(&'static str, &'static str, bool)> {
+        ResidentField::ALL
+            .iter()
+            .map(|f| (f.key(), f.label(), self.ticked(*f)))
+            .collect()
+    }
 }
 
 /// A token just issued: its name and the secret, shown once.
@@ -155,6 +198,7 @@ struct TokensPage {
     tokens: Vec<TokenView>,
     accounts: Vec<(String, String)>,
     f: TokenForm,
+    field_boxes: Vec<(&'static str, &'static str, bool)>,
     issued: Option<Issued>,
 }
 
@@ -200,6 +244,14 @@ async fn tokens_view(
                     .unwrap_or_else(|| "长期有效".into()),
                 active: state.0 == "有效",
                 state,
+                fields: match linli_app::tokens::granted(t.registry_fields.as_deref()) {
+                    None => "账号角色的全部字段".into(),
+                    Some(f) if f.is_empty() => "仅基本信息".into(),
+                    Some(f) => format!(
+                        "基本信息、{}",
+                        f.iter().map(|x| x.label()).collect::<Vec<_>>().join("、")
+                    ),
+                },
             }
         })
         .collect();
@@ -222,6 +274,7 @@ async fn tokens_view(
         shell,
         tokens,
         accounts,
+        field_boxes: f.field_boxes(),
         f,
         issued,
     })
@@ -272,7 +325,14 @@ async fn create_token(
         let user = linli_store::repo::users::by_username(&s.app.db, &username)
             .await?
             .ok_or(AppError::NotFound("账号"))?;
-        linli_app::tokens::create(&s.app, &p, &f.name, user.id, unit_id, expires).await
+        let t = linli_app::tokens::NewToken {
+            name: &f.name,
+            user_id: user.id,
+            unit_id,
+            expires_at: expires,
+            registry_fields: f.registry_fields(),
+        };
+        linli_app::tokens::create(&s.app, &p, t).await
     }
     .await;
     match attempt {
