@@ -155,7 +155,8 @@ async fn up_to(app: &App, u: &OrgUnit, kind: OrgKind) -> Result<Option<OrgUnit>>
 pub struct Located {
     /// The filer's own unit.
     pub home: OrgUnit,
-    /// An explicit grid, or the patrolling grid worker's own grid.
+    /// An explicit grid, the patrolling grid worker's own grid, or the grid whose polygon holds
+    /// the request's map point.
     pub grid: Option<OrgUnit>,
     /// The grid's community, or without a grid the community the address resolves to.
     pub community: Option<OrgUnit>,
@@ -163,18 +164,27 @@ pub struct Located {
     pub street: Option<OrgUnit>,
     /// The district of the most specific of these (the case's tenant by default).
     pub tenant: String,
+    /// The grid was found from the map point.
+    pub by_point: bool,
 }
 
-/// Place a request: the grid given or the filer's own, its community; without a grid, the
-/// street and community its address resolves to ([`crate::places`]) when they lie within the
-/// filer's district (or, for a city centre, anywhere below it).
+/// Place a request: the grid given or the filer's own; else the grid whose polygon holds its
+/// WGS84 point (`(lat, lng)`, [`crate::registry::grids`]); then the grid's community. Without a
+/// grid, the street and community its address resolves to ([`crate::places`]). A grid or unit
+/// found from the point or the address counts only within the filer's district (or, for a city
+/// centre, anywhere below it).
 pub async fn locate(
     app: &App,
     p: &Principal,
     grid_id: Option<Uuid>,
+    point: Option<(f64, f64)>,
     address: &str,
 ) -> Result<Located> {
     let home = unit(app, p.unit_id).await?;
+    let reach = up_to(app, &home, OrgKind::District)
+        .await?
+        .unwrap_or_else(|| home.clone());
+    let within = |u: &OrgUnit| u.active && u.path.starts_with(&reach.path);
     let grid = match grid_id {
         Some(g) => {
             let g = unit(app, g).await?;
@@ -184,16 +194,17 @@ pub async fn locate(
             Some(g)
         }
         None if home.kind == OrgKind::Grid => Some(home.clone()),
-        None => None,
+        None => match point.and_then(|(lat, lng)| app.grids.locate(lng, lat)) {
+            Some(hit) => crate::units::get(app, hit.grid_id)
+                .await?
+                .filter(|g| g.kind == OrgKind::Grid && within(g)),
+            None => None,
+        },
     };
     let (mut community, mut street) = (None, None);
     if let Some(g) = &grid {
         community = up_to(app, g, OrgKind::Community).await?;
     } else if let Some(r) = crate::places::resolve(app, address) {
-        let reach = up_to(app, &home, OrgKind::District)
-            .await?
-            .unwrap_or_else(|| home.clone());
-        let within = |u: &OrgUnit| u.active && u.path.starts_with(&reach.path);
         for (unit, kind, slot) in [
             (&r.community, OrgKind::Community, &mut community),
             (&r.town, OrgKind::Street, &mut street),
@@ -216,7 +227,9 @@ pub async fn locate(
         .or(street.as_ref())
         .unwrap_or(&home);
     let tenant = tenant_of_path(&base.path);
+    let by_point = grid.is_some() && grid_id.is_none() && home.kind != OrgKind::Grid;
     Ok(Located {
+        by_point,
         home,
         grid,
         community,
@@ -277,7 +290,25 @@ pub async fn create(app: &App, p: &Principal, n: NewCase) -> Result<(CaseRow, bo
         community,
         street,
         ..
-    } = locate(app, p, n.grid_id, &address).await?;
+    } = {
+        let point = lat.zip(lng).map(|(a, b)| (a as f64 / 1e6, b as f64 / 1e6));
+        let at = locate(app, p, n.grid_id, point, &address).await?;
+        // A grid found from the point must lie within a receiving unit the filer named (an
+        // Open311 key files at its street): else the point is taken as imprecise and the
+        // address places the case.
+        let outside = match (&at.grid, n.owner_unit_id) {
+            (Some(g), Some(o)) if at.by_point => {
+                let owner = unit(app, o).await?;
+                !g.path.starts_with(&owner.path)
+            }
+            _ => false,
+        };
+        if outside {
+            locate(app, p, n.grid_id, None, &address).await?
+        } else {
+            at
+        }
+    };
     // Who receives it.
     let owner = match n.owner_unit_id {
         Some(o) => unit(app, o).await?,

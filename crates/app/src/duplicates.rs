@@ -188,7 +188,7 @@ pub async fn for_draft(app: &App, p: &Principal, d: &Draft) -> Result<Vec<Candid
     let title = limit(&d.title, cases::MAX_TITLE_CHARS);
     let description = limit(&d.description, cases::MAX_DESCRIPTION_CHARS);
     let address = limit(&d.address, cases::MAX_ADDRESS_CHARS);
-    let at = cases::locate(app, p, d.grid_id, &address).await?;
+    let at = cases::locate(app, p, d.grid_id, d.lat.zip(d.lng), &address).await?;
     let category_code = match d.category_id {
         Some(id) => crate::catalogue::entry(app, &at.tenant, id)
             .await?

@@ -506,10 +506,8 @@ async fn bad_input_and_keys_answer_in_the_error_format() {
     assert_eq!(r.status, 400, "{}", r.text);
     assert!(r.err().1.contains("4000"), "{}", r.text);
     let ok = "长".repeat(4000);
-    assert_eq!(
-        file(&t, &key, &code, &[("description", &ok)]).await.status,
-        200
-    );
+    let r = file(&t, &key, &code, &[("description", &ok)]).await;
+    assert_eq!(r.status, 200, "{}", r.text);
     let addr = "路".repeat(201);
     let r = post(
         &t,

@@ -530,6 +530,31 @@ async fn grid_polygons_import_whole_or_not_and_points_find_their_grid() {
     assert_eq!(east.body["grid_id"], g2.as_str(), "{}", east.text);
     assert_eq!(edge.body["grid_id"], g1.as_str(), "{}", edge.text);
     assert_eq!(street.get(&inside(121.43)).await.status, 404);
+    // A case filed with a map point and no grid lands in the grid that holds the point, and
+    // the intake hint says so; a point outside every grid leaves the grid to the address.
+    let hotline = t.login("hotline").await;
+    let r = hotline
+        .post(
+            "/api/v1/intake/place",
+            json!({"address": "", "lat": 38.905, "lng": 121.415}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["grid"]["code"], GRID2, "{}", r.text);
+    assert_eq!(r.body["community"]["code"], "110101001001");
+    let case = |lng: f64| {
+        json!({
+            "channel": "hotline", "request_type": "complaint", "title": "井盖缺失",
+            "description": "路口井盖缺失，夜间有人跌倒的危险", "requester_name": "李四",
+            "requester_phone": "13812345678", "lat": 38.905, "lng": lng,
+        })
+    };
+    let r = hotline.post("/api/v1/cases", case(121.405)).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["grid_id"], g1.as_str(), "{}", r.text);
+    let r = hotline.post("/api/v1/cases", case(121.43)).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert!(r.body["grid_id"].is_null(), "{}", r.text);
     // A GCJ-02 point (as AMap gives it) is converted first: the offset is a few hundred metres.
     let (glat, glng) = linli_domain::geo::wgs84_to_gcj02(38.905, 121.405);
     let r = street

@@ -156,6 +156,9 @@ pub async fn dismiss(
 pub struct AddressBody {
     pub address: String,
     pub grid_id: Option<Uuid>,
+    /// The map point (WGS84), placed in its grid when the grid polygons hold it.
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -189,7 +192,11 @@ pub async fn place(
         .chars()
         .take(linli_app::cases::MAX_ADDRESS_CHARS)
         .collect();
-    let at = linli_app::cases::locate(&s.app, &p, b.grid_id, &address).await?;
+    let point = b
+        .lat
+        .zip(b.lng)
+        .filter(|(a, b)| a.is_finite() && b.is_finite());
+    let at = linli_app::cases::locate(&s.app, &p, b.grid_id, point, &address).await?;
     let r = |u: linli_store::repo::org::OrgUnit| UnitRef {
         id: u.id,
         code: u.code,

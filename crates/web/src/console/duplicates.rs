@@ -179,7 +179,7 @@ async fn place(
             community: String::new(),
         });
     }
-    match linli_app::cases::locate(&s.app, &p, None, &address).await {
+    match linli_app::cases::locate(&s.app, &p, None, None, &address).await {
         Ok(at) => render(&PlaceFragment {
             typed: true,
             street: at.street.map(|u| u.name).unwrap_or_default(),
