@@ -30,6 +30,9 @@ pub struct AppConfig {
     /// District boundaries (GeoJSON) the demo cuts its grid polygons from; empty:
     /// `LINLI_DEMO_BOUNDARIES`, else `../shared/data/geo/beijing_districts.geojson`.
     pub demo_boundaries: String,
+    /// The retention rule (PIPL Art. 47): a resident who moved out or died is anonymised once
+    /// their record has not changed for this many years; 0 keeps records for ever.
+    pub registry_retention_years: i64,
 }
 
 /// The `[app.duplicates]` section (docs/duplicates.md).
@@ -105,6 +108,7 @@ impl Default for AppConfig {
             duplicates: DuplicatesConfig::default(),
             demo_registry_scale: 1.0,
             demo_boundaries: String::new(),
+            registry_retention_years: 5,
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Background jobs run inside `linli serve`: the deadline sweeper, and the intake classifier's
-//! loading and scheduled retraining ([`run_models`]).
+//! Background jobs run inside `linli serve`: the deadline sweeper (which also applies the
+//! registry's retention rule), and the intake classifier's loading and scheduled retraining
+//! ([`run_models`]).
 //!
 //! Every server runs the loop; a lease in the database ([`linli_store::repo::jobs`]) lets one
 //! of them sweep at a time, and a dead server's lease lapses after four sweep intervals. Correctness
@@ -25,7 +26,14 @@ pub async fn sweep_once(app: &App, owner: &str, lease_secs: i64) -> Result<Optio
     }
     let sys = bootstrap::system_principal(app, cases::sweeper_ctx()).await?;
     let raised = cases::sweep(app, &sys, BATCH).await?
-        + crate::whistle::sweep_late(app, &sys, app.now(), BATCH).await?;
+        + crate::whistle::sweep_late(app, &sys, app.now(), BATCH).await?
+        + crate::registry::residents::sweep_retention(
+            app,
+            &sys,
+            app.cfg.registry_retention_years,
+            BATCH,
+        )
+        .await?;
     jobs::finish(
         &app.db,
         SWEEPER,

@@ -96,6 +96,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0015_token_fields.sql"),
         postgres: include_str!("../../../migrations/postgres/0015_token_fields.sql"),
     },
+    Migration {
+        version: 16,
+        name: "resident_retention",
+        sqlite: include_str!("../../../migrations/sqlite/0016_resident_retention.sql"),
+        postgres: include_str!("../../../migrations/postgres/0016_resident_retention.sql"),
+    },
 ];
 
 impl Migration {

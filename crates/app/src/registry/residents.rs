@@ -1012,7 +1012,22 @@ pub async fn copy_record(
 /// population figures of the past stay true. Needs `registry.rights`; audited with the reason.
 pub async fn anonymise(app: &App, p: &Principal, id: Uuid, why: &str, version: i64) -> Result<()> {
     let why = reason(why)?;
-    let mut r = load(app, p, Permission::RegistryRights, id).await?;
+    let r = load(app, p, Permission::RegistryRights, id).await?;
+    if !erase(app, p, r, &why, version).await? {
+        return Err(AppError::Stale);
+    }
+    Ok(())
+}
+
+/// Anonymise one stored row if it is still at `version`, with its 匿名化 event and audit row in
+/// the same transaction. False: the row changed meanwhile.
+async fn erase(
+    app: &App,
+    actor: &Principal,
+    mut r: ResidentRow,
+    why: &str,
+    version: i64,
+) -> Result<bool> {
     let now = app.now();
     r.name = "（已匿名化）".into();
     r.id_number = app.keys.seal(RESIDENT_ID_NUMBER, r.id, "");
@@ -1030,22 +1045,42 @@ pub async fn anonymise(app: &App, p: &Principal, id: Uuid, why: &str, version: i
         LifeEvent::Anonymised,
         today(app).to_string(),
         String::new(),
-        Some(p.user_id),
+        Some(actor.user_id).filter(|u| !u.is_nil()),
         now,
     );
-    write_tx!(app, |tx| {
+    let done = write_tx!(app, |tx| {
         if !repo::update_resident(&mut tx, &r, version).await? {
-            return Err(AppError::Stale);
+            return Ok(false);
         }
         repo::delete_tags(&mut tx, &r.tenant, r.id).await?;
         repo::insert_events(&mut tx, std::slice::from_ref(&ev)).await?;
         record(
             &mut tx,
             now,
-            p.into(),
-            Event::ok("resident.anonymise", "resident", r.id).reason(&why),
+            actor.into(),
+            Event::ok("resident.anonymise", "resident", r.id).reason(why),
         )
         .await?;
+        true
     })?;
-    Ok(())
+    Ok(done)
+}
+
+/// The retention rule: residents who moved out or died, and whose record has not changed for
+/// `years`, are anonymised (at most `batch` per call; the sweeper calls it every round).
+/// Returns how many were. `years` 0 keeps records for ever.
+pub async fn sweep_retention(app: &App, sys: &Principal, years: i64, batch: i64) -> Result<usize> {
+    if years <= 0 {
+        return Ok(0);
+    }
+    let before = app.now().plus_secs(-years * 365 * 86_400);
+    let why = format!("保存期限届满：迁出或死亡后 {years} 年未再变更（自动匿名化）");
+    let mut done = 0;
+    for r in repo::past_retention(&app.db, before, batch).await? {
+        let version = r.version;
+        if erase(app, sys, r, &why, version).await? {
+            done += 1;
+        }
+    }
+    Ok(done)
 }

@@ -986,3 +986,79 @@ async fn department_tokens_read_only_the_granted_fields_and_units() {
     let rows = sheet_cells(&bytes);
     assert!(rows[1..].iter().all(|r| r[3].is_empty() && r[4].is_empty()));
 }
+
+async fn status(c: &Client, id: &str) -> Value {
+    c.get(&format!("/api/v1/residents/{id}")).await.body["resident"]["status"].clone()
+}
+
+/// The retention rule: a resident who moved out is anonymised by the sweeper once the record
+/// has not changed for the configured years (5 by default) — not before, and not the others.
+#[tokio::test]
+async fn the_retention_rule_anonymises_old_records_of_people_who_left() {
+    let t = spawn_app().await;
+    let grid1 = t.unit_id(GRID1).await;
+    let year = 365 * 86_400;
+    let c = t.login("duofuxiang").await;
+    let left = register(&c, &grid1, ID, PHONE).await.body["resident"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let stays = register(&c, &grid1, "110101199003070011", "").await;
+    assert_eq!(stays.status, 201, "{}", stays.text);
+    let stays = stays.body["resident"]["id"].as_str().unwrap().to_string();
+    let r = c
+        .post(
+            &format!("/api/v1/residents/{left}/events"),
+            json!({"kind": "moved_out", "on_date": "2026-11-01", "note": "迁往外省", "version": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    // Four years on: kept. Someone else moves out then.
+    t.clock.set(linli_testkit::T0.plus_secs(4 * year));
+    linli_app::jobs::sweep_once(&t.app, "a", 60).await.unwrap();
+    let c = t.login("duofuxiang").await;
+    assert_eq!(status(&c, &left).await, "moved_out");
+    let later = register(&c, &grid1, "110101198502140024", "").await;
+    assert_eq!(later.status, 201, "{}", later.text);
+    let later = later.body["resident"]["id"].as_str().unwrap().to_string();
+    let r = c
+        .post(
+            &format!("/api/v1/residents/{later}/events"),
+            json!({"kind": "moved_out", "on_date": "2030-11-01", "version": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    // Five years and a day after the first move: that record is anonymised, the others kept.
+    t.clock.set(linli_testkit::T0.plus_secs(5 * year + 86_400));
+    linli_app::jobs::sweep_once(&t.app, "a", 60).await.unwrap();
+    let c = t.login("duofuxiang").await;
+    assert_eq!(status(&c, &left).await, "anonymised");
+    assert_eq!(status(&c, &later).await, "moved_out");
+    assert_eq!(status(&c, &stays).await, "active");
+    let r = c.get(&format!("/api/v1/residents/{left}")).await;
+    assert!(
+        !r.body["resident"]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with('张')
+    );
+    assert!(r.body["resident"]["tags"].as_array().unwrap().is_empty());
+    assert!(
+        r.body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "anonymised"),
+        "{}",
+        r.text
+    );
+    // The blind index no longer finds the person, and the number can be registered anew.
+    let r = c.get(&format!("/api/v1/residents?id_number={ID}")).await;
+    assert!(r.body["items"].as_array().unwrap().is_empty(), "{}", r.text);
+    let auditor = t.login("auditor").await;
+    let a = auditor.get("/api/v1/audit?action=resident.anonymise").await;
+    assert!(a.text.contains("保存期限届满"), "{}", a.text);
+    assert!(!all_rows_text(&t).await.contains(ID));
+}

@@ -654,6 +654,24 @@ pub async fn resident(
     .await
 }
 
+/// Residents who moved out or died and whose record has not changed since `before`, across
+/// all districts, oldest first: the retention rule's work (index `residents_retention`).
+pub async fn past_retention(
+    db: &Db,
+    before: Ts,
+    limit: i64,
+) -> Result<Vec<ResidentRow>, StoreError> {
+    db.fetch_all(
+        format!(
+            "SELECT {RESIDENT_COLS} FROM residents WHERE status IN ('moved_out', 'deceased') \
+             AND updated_at < $1 ORDER BY status, updated_at LIMIT $2"
+        ),
+        args![before.0, limit],
+        resident_row,
+    )
+    .await
+}
+
 /// Which residents of `tenant` already have these ID blind indexes (duplicate detection).
 pub async fn residents_with_id_hashes(
     db: &Db,
