@@ -548,6 +548,7 @@ pub struct OrganisationView {
     pub name: String,
     pub unit_id: Uuid,
     pub address: String,
+    /// Masked like residents' names (`王**`): the contact is a person.
     pub contact_name: String,
     /// `138****8000`, or empty.
     pub contact_phone: String,
@@ -566,7 +567,7 @@ pub fn organisation_view(o: OrganisationRow) -> OrganisationView {
         name: o.name,
         unit_id: o.unit_id,
         address: o.address,
-        contact_name: o.contact_name,
+        contact_name: pi::mask_name(&o.contact_name),
         contact_phone: o.phone_masked,
         member_count: o.member_count,
         updated_at: o.updated_at.display_cst(),

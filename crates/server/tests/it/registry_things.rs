@@ -282,6 +282,7 @@ async fn organisations_keep_phones_sealed_and_serve_buildings_in_scope() {
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["organisation"]["contact_phone"], "139****0001");
+    assert_eq!(r.body["organisation"]["contact_name"], "王**");
     assert_eq!(r.body["organisation"]["kind"], "property_company");
     assert_eq!(
         r.body["buildings"].as_array().unwrap().len(),
@@ -445,4 +446,189 @@ async fn households_show_members_masked_and_stay_in_scope() {
             .iter()
             .all(|i| i["household"]["unit_id"] != grid1.as_str())
     );
+}
+
+/// No run of 11 or more digits in the page's text (an unmasked phone or ID number).
+fn no_full_phone(html: &str) -> bool {
+    let doc = scraper::Html::parse_document(html);
+    let text: String = doc.root_element().text().collect();
+    let mut run = 0;
+    for ch in text.chars() {
+        run = if ch.is_ascii_digit() { run + 1 } else { 0 };
+        if run == 11 {
+            return false;
+        }
+    }
+    true
+}
+
+#[tokio::test]
+async fn console_pages_list_and_show_things_organisations_and_households() {
+    let t = spawn_app().await;
+    let api = t.login("duofuxiang").await;
+    let grid1 = t.unit_id(GRID1).await;
+    let r = api
+        .post(
+            "/api/v1/components",
+            json!({"code": "1101010113900001", "unit_id": grid1, "address": "多福巷 5 号"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let cid = r.body["component"]["component"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = api
+        .post(
+            "/api/v1/organisations",
+            json!({"kind": "业主委员会", "name": "多福巷小区业主委员会", "unit_id": grid1,
+                   "contact_name": "李主任", "contact_phone": PHONE, "member_count": 7}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let oid = r.body["organisation"]["id"].as_str().unwrap().to_string();
+
+    let c = crate::console::console_login(&t, "duofuxiang").await;
+    // The overview links its facility counts to the new lists.
+    let home = c.get_html(&format!("/console/registry?unit={grid1}")).await;
+    assert_eq!(home.status, 200);
+    let href = attr(&home.text, "a.stat-components", "href").unwrap();
+    assert!(
+        href.starts_with("/console/registry/components?unit="),
+        "{href}"
+    );
+    let href = attr(&home.text, "a.stat-organisations", "href").unwrap();
+    assert!(
+        href.starts_with("/console/registry/organisations?unit="),
+        "{href}"
+    );
+
+    // 部件: listed with its code and state, filtered by class; the page has the state form.
+    let list = c
+        .get_html(&format!(
+            "/console/registry/components?unit={grid1}&class=01"
+        ))
+        .await;
+    assert_eq!(list.status, 200, "{}", list.text);
+    assert_eq!(
+        text_of(&list.text, "tr.component-row a.component-code").as_deref(),
+        Some("1101010113900001")
+    );
+    assert_eq!(
+        text_of(&list.text, "tr.component-row .component-state").as_deref(),
+        Some("完好")
+    );
+    let list = c
+        .get_html("/console/registry/components?state=damaged&code=1101010113900001")
+        .await;
+    assert_eq!(crate::console::count(&list.text, "tr.component-row"), 0);
+    let page = c
+        .get_html(&format!("/console/registry/components/{cid}"))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert_eq!(
+        text_of(&page.text, ".component-name").as_deref(),
+        Some("消防设施")
+    );
+    let csrf = attr(&page.text, "form.state-form input[name=csrf]", "value").unwrap();
+    let r = c
+        .post_form(
+            &format!("/console/registry/components/{cid}/state"),
+            &[
+                ("csrf", &csrf),
+                ("state", "occupied"),
+                ("note", "被车辆占压"),
+                ("version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let page = c
+        .get_html(&format!("/console/registry/components/{cid}"))
+        .await;
+    assert_eq!(
+        text_of(&page.text, ".component-state-label").as_deref(),
+        Some("占用")
+    );
+    // The same (now stale) version again: refused with the reason, nothing changed.
+    let r = c
+        .post_form(
+            &format!("/console/registry/components/{cid}/state"),
+            &[("csrf", &csrf), ("state", "good"), ("version", "1")],
+        )
+        .await;
+    let to = r.headers["location"].to_str().unwrap().to_string();
+    assert!(to.contains("err="), "{to}");
+    let page = c
+        .get_html(&format!("/console/registry/components/{cid}"))
+        .await;
+    assert_eq!(
+        text_of(&page.text, ".component-state-label").as_deref(),
+        Some("占用")
+    );
+
+    // 组织: the list and page show the phone masked, never in full.
+    let list = c
+        .get_html("/console/registry/organisations?kind=owners_committee&name=多福巷小区")
+        .await;
+    assert_eq!(list.status, 200, "{}", list.text);
+    assert_eq!(
+        text_of(&list.text, "tr.organisation-row .organisation-phone").as_deref(),
+        Some("139****0001")
+    );
+    assert!(no_full_phone(&list.text) && !list.text.contains(PHONE));
+    assert!(
+        !list.text.contains("李主任"),
+        "the contact's name is masked"
+    );
+    let page = c
+        .get_html(&format!("/console/registry/organisations/{oid}"))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert_eq!(
+        text_of(&page.text, ".organisation-phone").as_deref(),
+        Some("139****0001")
+    );
+    assert!(!page.text.contains(PHONE));
+    assert!(crate::console::count(&page.text, ".organisation-grids a.grid-link") >= 1);
+
+    // 户: reached from the person page; members masked.
+    let hh = api
+        .get(&format!("/api/v1/households?unit={grid1}&limit=1"))
+        .await;
+    let hid = hh.body["items"][0]["household"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let d = api.get(&format!("/api/v1/households/{hid}")).await;
+    let person = d.body["members"][0]["id"].as_str().unwrap().to_string();
+    let pp = c
+        .get_html(&format!("/console/registry/residents/{person}"))
+        .await;
+    let link = attr(&pp.text, "a.household-link", "href").unwrap();
+    assert_eq!(link, format!("/console/registry/households/{hid}"));
+    let page = c.get_html(&link).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(crate::console::count(&page.text, "tr.household-member") >= 1);
+    assert!(no_full_phone(&page.text), "members are masked");
+    // The building page links the household too.
+    let b = d.body["house"]["building_id"].as_str().unwrap();
+    let bp = c
+        .get_html(&format!("/console/registry/buildings/{b}"))
+        .await;
+    assert!(
+        bp.text
+            .contains(&format!("/console/registry/households/{hid}")),
+        "building page links the household"
+    );
+
+    // A neighbouring community's worker gets the not-found page for all three.
+    let y = crate::console::console_login(&t, "yinsi").await;
+    for path in [
+        format!("/console/registry/components/{cid}"),
+        format!("/console/registry/organisations/{oid}"),
+        format!("/console/registry/households/{hid}"),
+    ] {
+        assert_eq!(y.get_html(&path).await.status, 404, "{path}");
+    }
 }
