@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use linli_domain::Ts;
 use linli_domain::auth::ScopeFilter;
 use linli_domain::org::OrgKind;
-use linli_domain::registry::{LifeEvent, Residency};
+use linli_domain::registry::{LifeEvent, OrganisationKind, Residency};
 use linli_domain::registry_demo::{DemoConfig, DemoGrid, SplitMix64, generate};
 use linli_gis::{GridIndex, MultiPolygon};
 use linli_store::repo::org::{self as org_repo, OrgUnit};
@@ -334,6 +334,24 @@ pub async fn load(app: &App, scale: f64) -> Result<usize> {
             })
         })
         .collect();
+    // Property companies and owners' committees serve the buildings of their grid (a few
+    // each), so the organisation pages have buildings to list.
+    let served: Vec<(Uuid, Uuid)> = organisations
+        .iter()
+        .filter(|o| {
+            matches!(
+                OrganisationKind::parse(&o.kind),
+                Some(OrganisationKind::PropertyCompany | OrganisationKind::OwnersCommittee)
+            )
+        })
+        .flat_map(|o| {
+            buildings
+                .iter()
+                .filter(|b| b.unit_id == o.unit_id)
+                .take(6)
+                .map(|b| (o.id, b.id))
+        })
+        .collect();
     let n = residents.len();
     store(
         app,
@@ -348,6 +366,7 @@ pub async fn load(app: &App, scale: f64) -> Result<usize> {
             tags,
             events,
             organisations,
+            served,
             components,
         },
     )
@@ -366,6 +385,7 @@ struct Rows {
     tags: Vec<(Uuid, String)>,
     events: Vec<EventRow>,
     organisations: Vec<OrganisationRow>,
+    served: Vec<(Uuid, Uuid)>,
     components: Vec<ComponentRow>,
 }
 
@@ -382,6 +402,8 @@ async fn store(app: &App, now: Ts, r: Rows) -> Result<()> {
         repo::insert_tags(&mut tx, DISTRICT, &r.tags).await?;
         repo::insert_events(&mut tx, &r.events).await?;
         repo::insert_organisations(&mut tx, &r.organisations).await?;
+        linli_store::repo::registry_things::insert_served_buildings(&mut tx, DISTRICT, &r.served)
+            .await?;
         repo::insert_components(&mut tx, &r.components).await?;
         crate::audit::record(
             &mut tx,

@@ -4,6 +4,8 @@
 //! - [`residents`]: people — registration, lists, the person page, unmasking, life-cycle events,
 //!   residents' rights (查阅/复制/更正/删除);
 //! - [`places`]: buildings with their entrances and houses;
+//! - [`households`]: households (户) with their head, members, house and history;
+//! - [`things`]: city components (部件) and organisations (组织);
 //! - [`grids`]: grid polygons, their import and the in-memory point-to-grid index;
 //! - [`import`]: residents from Excel/CSV, every row validated and reported;
 //! - [`export`]: filtered lists to Excel, masked and audited;
@@ -18,10 +20,12 @@
 pub mod demo;
 pub mod export;
 pub mod grids;
+pub mod households;
 pub mod import;
 pub mod overview;
 pub mod places;
 pub mod residents;
+pub mod things;
 
 use std::collections::HashMap;
 

@@ -25,7 +25,7 @@ pub struct BuildingView {
     pub lng: Option<f64>,
 }
 
-pub(super) fn view(b: BuildingRow) -> BuildingView {
+pub(crate) fn view(b: BuildingRow) -> BuildingView {
     BuildingView {
         kind_label: BuildingKind::parse(&b.kind)
             .map(|k| k.label().to_string())
@@ -113,6 +113,8 @@ pub struct HouseView {
     pub area_m2: f64,
     pub house_use: String,
     pub residents: Vec<ResidentView>,
+    /// The households living in the house (their pages are scoped like the building's).
+    pub households: Vec<Uuid>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -146,6 +148,10 @@ pub async fn get(app: &App, p: &Principal, id: Uuid) -> Result<BuildingDetail> {
         repo::list_residents(&app.db, &scope, &q).await?
     };
     let people = super::residents::views_of(app, p, &rows, &book).await?;
+    let house_ids: Vec<Uuid> = houses.iter().map(|h| h.id).collect();
+    let households =
+        linli_store::repo::registry_things::households_in_houses(&app.db, &b.tenant, &house_ids)
+            .await?;
     let total = people.len();
     let out = houses
         .into_iter()
@@ -160,6 +166,11 @@ pub async fn get(app: &App, p: &Principal, id: Uuid) -> Result<BuildingDetail> {
                 .iter()
                 .filter(|r| r.house_id == Some(h.id))
                 .cloned()
+                .collect(),
+            households: households
+                .iter()
+                .filter(|(house, _)| *house == h.id)
+                .map(|(_, hh)| *hh)
                 .collect(),
             number: h.number,
             floor: h.floor,

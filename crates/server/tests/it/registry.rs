@@ -978,6 +978,8 @@ async fn department_tokens_read_only_the_granted_fields_and_units() {
     assert_eq!(r.status, 403, "{}", r.text);
     let r = register(&bot, &grid1, "110105194912310045", "").await;
     assert_eq!(r.status, 403, "{}", r.text);
+    // Households are the `household` field's: not granted, not readable.
+    assert_eq!(bot.get("/api/v1/households").await.status, 403);
     // An export through the token has the same blank columns.
     let (status, _, bytes) = bot
         .download("/api/v1/residents/export", Some(json!({"unit": grid1})))

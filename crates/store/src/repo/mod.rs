@@ -16,6 +16,7 @@ pub mod open311;
 pub mod org;
 pub mod portal;
 pub mod registry;
+pub mod registry_things;
 pub mod roles;
 pub mod search;
 pub mod sessions;

@@ -165,10 +165,10 @@ pub struct BuildingRow {
     pub version: i64,
 }
 
-const BUILDING_COLS: &str = "tenant, id, unit_id, unit_path, name, address, kind, floors, \
+pub(super) const BUILDING_COLS: &str = "tenant, id, unit_id, unit_path, name, address, kind, floors, \
                              build_year, lat_e6, lng_e6, created_at, updated_at, version";
 
-fn building_row(r: Row<'_>) -> Result<BuildingRow, StoreError> {
+pub(super) fn building_row(r: Row<'_>) -> Result<BuildingRow, StoreError> {
     Ok(BuildingRow {
         tenant: r.text("tenant")?,
         id: r.uuid("id")?,
@@ -276,10 +276,10 @@ pub struct HouseRow {
     pub version: i64,
 }
 
-const HOUSE_COLS: &str = "tenant, id, building_id, entrance_id, unit_id, unit_path, number, \
+pub(super) const HOUSE_COLS: &str = "tenant, id, building_id, entrance_id, unit_id, unit_path, number, \
                           floor, area_m2_x100, house_use, created_at, updated_at, version";
 
-fn house_row(r: Row<'_>) -> Result<HouseRow, StoreError> {
+pub(super) fn house_row(r: Row<'_>) -> Result<HouseRow, StoreError> {
     Ok(HouseRow {
         tenant: r.text("tenant")?,
         id: r.uuid("id")?,
@@ -478,7 +478,7 @@ pub async fn list_buildings(
     .await
 }
 
-fn path_under(w: &mut Vec<String>, p: &mut Params, under: Option<&str>) {
+pub(super) fn path_under(w: &mut Vec<String>, p: &mut Params, under: Option<&str>) {
     if let Some(u) = under {
         let lo = p.push(u.to_string());
         // Paths end in '/', so every descendant sorts below `u` + '0' ('/' + 1).
@@ -526,11 +526,11 @@ impl std::fmt::Debug for ResidentRow {
     }
 }
 
-const RESIDENT_COLS: &str = "tenant, id, unit_id, unit_path, house_id, household_id, relation, \
+pub(super) const RESIDENT_COLS: &str = "tenant, id, unit_id, unit_path, house_id, household_id, relation, \
      name, sex, birth_date, id_number, id_hash, id_masked, phone, phone_hash, phone_masked, \
      residency, status, created_at, updated_at, version";
 
-fn resident_row(r: Row<'_>) -> Result<ResidentRow, StoreError> {
+pub(super) fn resident_row(r: Row<'_>) -> Result<ResidentRow, StoreError> {
     Ok(ResidentRow {
         tenant: r.text("tenant")?,
         id: r.uuid("id")?,
@@ -1128,7 +1128,7 @@ pub struct ComponentRow {
     pub version: i64,
 }
 
-const COMPONENT_COLS: &str = "tenant, id, code, class_code, name, owner_id, state, unit_id, \
+pub(super) const COMPONENT_COLS: &str = "tenant, id, code, class_code, name, owner_id, state, unit_id, \
                               unit_path, address, lat_e6, lng_e6, created_at, updated_at, version";
 
 pub async fn insert_components(tx: &mut Tx, rows: &[ComponentRow]) -> Result<(), StoreError> {
@@ -1176,7 +1176,7 @@ pub struct OrganisationRow {
     pub version: i64,
 }
 
-const ORG_COLS: &str = "tenant, id, kind, name, unit_id, unit_path, address, contact_name, \
+pub(super) const ORG_COLS: &str = "tenant, id, kind, name, unit_id, unit_path, address, contact_name, \
                         contact_phone, phone_masked, member_count, created_at, updated_at, version";
 
 pub async fn insert_organisations(tx: &mut Tx, rows: &[OrganisationRow]) -> Result<(), StoreError> {

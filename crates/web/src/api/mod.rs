@@ -15,6 +15,7 @@ mod notify;
 mod open311_keys;
 mod org;
 pub mod registry;
+mod registry_things;
 mod session;
 mod users;
 pub(crate) mod whistle;
@@ -53,6 +54,10 @@ use crate::AppState;
         registry::correct, registry::copy, registry::anonymise, registry::tags, registry::overview_of,
         registry::buildings, registry::building, registry::locate, registry::shapes, registry::import_shapes,
         registry::import, registry::template, registry::export_residents, registry::export_buildings,
+        registry_things::components, registry_things::create_component, registry_things::component,
+        registry_things::update_component, registry_things::organisations, registry_things::create_organisation,
+        registry_things::organisation, registry_things::update_organisation, registry_things::households,
+        registry_things::household,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&SecurityAddon),
@@ -67,7 +72,7 @@ use crate::AppState;
         (name = "catalogue", description = "派单目录：版本、导入导出、逐级浏览与检索"),
         (name = "assessment", description = "考核统计：响应率、解决率、满意率等指标与综合得分"),
         (name = "intake", description = "受理辅助：诉求分类建议、地址解析、分类模型训练"),
-        (name = "registry", description = "基础信息库：人口、房屋楼栋、网格边界（敏感信息加密存储、脱敏展示）"),
+        (name = "registry", description = "基础信息库：人口、户、房屋楼栋、组织、部件、网格边界（敏感信息加密存储、脱敏展示）"),
     )
 )]
 pub struct ApiDoc;
@@ -239,6 +244,24 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/assessment/weights",
             get(assessment::weights).put(assessment::set_weights),
         )
+        .route(
+            "/api/v1/components",
+            get(registry_things::components).post(registry_things::create_component),
+        )
+        .route(
+            "/api/v1/components/{id}",
+            get(registry_things::component).patch(registry_things::update_component),
+        )
+        .route(
+            "/api/v1/organisations",
+            get(registry_things::organisations).post(registry_things::create_organisation),
+        )
+        .route(
+            "/api/v1/organisations/{id}",
+            get(registry_things::organisation).patch(registry_things::update_organisation),
+        )
+        .route("/api/v1/households", get(registry_things::households))
+        .route("/api/v1/households/{id}", get(registry_things::household))
 }
 
 async fn swagger_ui() -> impl IntoResponse {

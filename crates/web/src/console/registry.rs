@@ -50,7 +50,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/registry/map", get(map_page))
 }
 
-const ACTIVE: &str = "/console/registry";
+pub(super) const ACTIVE: &str = "/console/registry";
 const RESIDENTS: &str = "/console/registry/residents";
 const BUILDINGS: &str = "/console/registry/buildings";
 /// Rows per page of the resident and building lists.
@@ -61,22 +61,27 @@ const TABS: &[(&str, &str)] = &[
     (ACTIVE, "社区概况"),
     (RESIDENTS, "人口"),
     (BUILDINGS, "房屋楼栋"),
+    (super::registry_things::ORGANISATIONS, "组织"),
+    (super::registry_things::COMPONENTS, "部件"),
     ("/console/registry/map", "网格地图"),
 ];
 
 /// The tabs with the current one marked: (href, label, current).
-fn tabs(current: &str) -> Vec<(&'static str, &'static str, bool)> {
+pub(super) fn tabs(current: &str) -> Vec<(&'static str, &'static str, bool)> {
     TABS.iter().map(|(h, l)| (*h, *l, *h == current)).collect()
 }
 
-fn shell(s: &AppState, p: &Principal, title: &str) -> Shell {
+pub(super) fn shell(s: &AppState, p: &Principal, title: &str) -> Shell {
     Shell::new(p, &s.app, title, ACTIVE)
 }
 
 /// A select option: (key, label, selected).
-type Opt = (String, String, bool);
+pub(super) type Opt = (String, String, bool);
 
-fn opt_list<'a>(items: impl IntoIterator<Item = (&'a str, &'a str)>, cur: &str) -> Vec<Opt> {
+pub(super) fn opt_list<'a>(
+    items: impl IntoIterator<Item = (&'a str, &'a str)>,
+    cur: &str,
+) -> Vec<Opt> {
     items
         .into_iter()
         .map(|(k, l)| (k.to_string(), l.to_string(), k == cur))
@@ -84,12 +89,12 @@ fn opt_list<'a>(items: impl IntoIterator<Item = (&'a str, &'a str)>, cur: &str) 
 }
 
 /// An optional text filter: trimmed, at most `max` characters, empty is none.
-fn text(v: &str, max: usize) -> Option<String> {
+pub(super) fn text(v: &str, max: usize) -> Option<String> {
     let v: String = v.trim().chars().take(max).collect();
     (!v.is_empty()).then_some(v)
 }
 
-fn optional_id(v: &str, what: &str) -> Result<Option<Uuid>, AppError> {
+pub(super) fn optional_id(v: &str, what: &str) -> Result<Option<Uuid>, AppError> {
     match v.trim() {
         "" => Ok(None),
         x => parse_id(x, what).map(Some),
@@ -97,7 +102,7 @@ fn optional_id(v: &str, what: &str) -> Result<Option<Uuid>, AppError> {
 }
 
 /// The console's wording of an error (a stale version names what to do).
-fn say(e: AppError) -> AppError {
+pub(super) fn say(e: AppError) -> AppError {
     match e {
         AppError::Stale => AppError::Conflict("已被他人更新，请刷新页面后重试".into()),
         other => other,
@@ -898,8 +903,18 @@ async fn overview_page(
             "stat-buildings",
         ),
         ("房屋", o.houses, String::new(), "stat-houses"),
-        ("组织", o.organisations, String::new(), "stat-organisations"),
-        ("部件", o.components, String::new(), "stat-components"),
+        (
+            "组织",
+            o.organisations,
+            format!("{}?unit={here}", super::registry_things::ORGANISATIONS),
+            "stat-organisations",
+        ),
+        (
+            "部件",
+            o.components,
+            format!("{}?unit={here}", super::registry_things::COMPONENTS),
+            "stat-components",
+        ),
     ];
     let sh = shell(&s, &p, "社区概况");
     Ok(render(&OverviewPage {
