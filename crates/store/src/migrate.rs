@@ -90,6 +90,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0012_registry_unit.sql"),
         postgres: include_str!("../../../migrations/postgres/0012_registry_unit.sql"),
     },
+    Migration {
+        version: 13,
+        name: "import_jobs",
+        sqlite: include_str!("../../../migrations/sqlite/0013_import_jobs.sql"),
+        postgres: include_str!("../../../migrations/postgres/0013_import_jobs.sql"),
+    },
 ];
 
 impl Migration {

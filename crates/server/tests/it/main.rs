@@ -21,5 +21,6 @@ mod permissions;
 mod portal;
 mod process;
 mod registry;
+mod registry_import;
 mod search;
 mod support;

@@ -52,7 +52,7 @@ use crate::AppState;
         registry::list, registry::count, registry::create, registry::get_one, registry::unmask, registry::event,
         registry::correct, registry::copy, registry::anonymise, registry::tags, registry::overview_of,
         registry::buildings, registry::building, registry::locate, registry::shapes, registry::import_shapes,
-        registry::import, registry::template,
+        registry::import, registry::import_job, registry::import_jobs, registry::template,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&SecurityAddon),
@@ -186,10 +186,13 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/residents/count", get(registry::count))
         .route(
-            "/api/v1/residents/import",
-            post(registry::import).layer(DefaultBodyLimit::max(registry::IMPORT_LIMIT)),
+            "/api/v1/imports",
+            get(registry::import_jobs)
+                .post(registry::import)
+                .layer(DefaultBodyLimit::max(registry::IMPORT_LIMIT)),
         )
-        .route("/api/v1/residents/import-template", get(registry::template))
+        .route("/api/v1/imports/{id}", get(registry::import_job))
+        .route("/api/v1/import-templates/{kind}", get(registry::template))
         .route(
             "/api/v1/residents/{id}",
             get(registry::get_one).patch(registry::correct),

@@ -18,6 +18,7 @@ mod open311;
 mod org;
 mod profile;
 mod registry;
+mod registry_import;
 mod users;
 mod whistle;
 
@@ -58,6 +59,7 @@ pub fn routes() -> Router<AppState> {
         .merge(assessment::routes())
         .merge(profile::routes())
         .merge(registry::routes())
+        .merge(registry_import::routes())
 }
 
 pub struct NavItem {

@@ -51,6 +51,7 @@ pub fn routes() -> Router<AppState> {
 const ACTIVE: &str = "/console/registry";
 const RESIDENTS: &str = "/console/registry/residents";
 const BUILDINGS: &str = "/console/registry/buildings";
+pub(super) const IMPORT: &str = "/console/registry/import";
 /// Rows per page of the resident and building lists.
 const PAGE: i64 = 50;
 
@@ -60,14 +61,15 @@ const TABS: &[(&str, &str)] = &[
     (RESIDENTS, "人口"),
     (BUILDINGS, "房屋楼栋"),
     ("/console/registry/map", "网格地图"),
+    (IMPORT, "批量导入"),
 ];
 
 /// The tabs with the current one marked: (href, label, current).
-fn tabs(current: &str) -> Vec<(&'static str, &'static str, bool)> {
+pub(super) fn tabs(current: &str) -> Vec<(&'static str, &'static str, bool)> {
     TABS.iter().map(|(h, l)| (*h, *l, *h == current)).collect()
 }
 
-fn shell(s: &AppState, p: &Principal, title: &str) -> Shell {
+pub(super) fn shell(s: &AppState, p: &Principal, title: &str) -> Shell {
     Shell::new(p, &s.app, title, ACTIVE)
 }
 
