@@ -486,3 +486,57 @@ async fn buildings_with_houses_then_households_import() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_job_whose_server_stopped_is_marked_failed() {
+    use linli_store::repo::imports::{self, ImportJobRow};
+    let t = spawn_app().await;
+    let c = t.login("duofuxiang").await;
+    let user: uuid::Uuid = t.user_id("duofuxiang").await.parse().unwrap();
+    let now = t.app.now();
+    let job = |heartbeat: i64| ImportJobRow {
+        tenant: "110101".into(),
+        id: uuid::Uuid::now_v7(),
+        user_id: user,
+        kind: "residents".into(),
+        mode: "valid".into(),
+        filename: "r.csv".into(),
+        state: "running".into(),
+        rows_done: 5000,
+        rows_total: 10000,
+        report: None,
+        error_key: None,
+        error: None,
+        created_at: linli_domain::Ts(heartbeat),
+        heartbeat_at: linli_domain::Ts(heartbeat),
+        finished_at: None,
+    };
+    // Silent for a minute (its server stopped), and one that is alive.
+    let stale = job(now.0 - 60_000_000);
+    let alive = job(now.0);
+    imports::insert(&t.app.db, &stale).await.unwrap();
+    imports::insert(&t.app.db, &alive).await.unwrap();
+    let j = c.get(&format!("/api/v1/imports/{}", alive.id)).await;
+    assert_eq!(j.body["state"], "running", "{}", j.text);
+    assert_eq!(j.body["percent"], 50);
+    let j = c.get(&format!("/api/v1/imports/{}", stale.id)).await;
+    assert_eq!(j.body["state"], "failed", "{}", j.text);
+    assert_eq!(j.body["error_key"], "interrupted");
+    assert!(j.body["error"].as_str().unwrap().contains("中断"));
+    // The start of a server does the same for every stale job.
+    let other = job(now.0 - 60_000_000);
+    imports::insert(&t.app.db, &other).await.unwrap();
+    linli_app::bootstrap::ensure_base(&t.app, "邻里")
+        .await
+        .unwrap();
+    let row = imports::get(&t.app.db, "110101", other.id, user)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.state, "failed");
+    let row = imports::get(&t.app.db, "110101", alive.id, user)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.state, "running", "a live job is left alone");
+}
