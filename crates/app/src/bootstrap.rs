@@ -104,6 +104,14 @@ pub async fn ensure_base(app: &App, platform_name: &str) -> Result<()> {
     })?;
     crate::calendar::ensure_seeded(app).await?;
     crate::registry::ensure_tags(app).await?;
+    // Imports whose server stopped mid-way (this one before its restart, or another).
+    let stale = crate::registry::import::jobs::fail_stale(app).await?;
+    if stale > 0 {
+        tracing::warn!(
+            jobs = stale,
+            "import jobs interrupted by a stop were marked failed"
+        );
+    }
     Ok(())
 }
 

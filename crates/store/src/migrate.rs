@@ -91,16 +91,22 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../migrations/postgres/0012_registry_unit.sql"),
     },
     Migration {
-        version: 15,
-        name: "token_fields",
-        sqlite: include_str!("../../../migrations/sqlite/0015_token_fields.sql"),
-        postgres: include_str!("../../../migrations/postgres/0015_token_fields.sql"),
+        version: 13,
+        name: "import_jobs",
+        sqlite: include_str!("../../../migrations/sqlite/0013_import_jobs.sql"),
+        postgres: include_str!("../../../migrations/postgres/0013_import_jobs.sql"),
     },
     Migration {
-        version: 16,
+        version: 14,
+        name: "token_fields",
+        sqlite: include_str!("../../../migrations/sqlite/0014_token_fields.sql"),
+        postgres: include_str!("../../../migrations/postgres/0014_token_fields.sql"),
+    },
+    Migration {
+        version: 15,
         name: "resident_retention",
-        sqlite: include_str!("../../../migrations/sqlite/0016_resident_retention.sql"),
-        postgres: include_str!("../../../migrations/postgres/0016_resident_retention.sql"),
+        sqlite: include_str!("../../../migrations/sqlite/0015_resident_retention.sql"),
+        postgres: include_str!("../../../migrations/postgres/0015_resident_retention.sql"),
     },
 ];
 

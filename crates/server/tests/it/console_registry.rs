@@ -707,3 +707,153 @@ async fn a_department_token_is_issued_with_its_fields_from_the_console() {
         serde_json::json!(["phone", "tags"])
     );
 }
+
+fn multipart(fields: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "linli-import-boundary-51c2";
+    let mut body = Vec::new();
+    for (name, file, data) in fields {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match file {
+            Some(f) => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+                    .as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// Post the import form as htmx does; follow the job fragment until it stops polling.
+async fn import_in_console(c: &Client, csrf: &str, kind: &str, mode: &str, csv: &str) -> String {
+    let (ct, body) = multipart(&[
+        ("file", Some("导入.csv"), csv.as_bytes()),
+        ("mode", None, mode.as_bytes()),
+    ]);
+    let r = c
+        .http
+        .post(format!("{}/console/registry/import?kind={kind}", c.base))
+        .header("content-type", ct)
+        .header("hx-request", "true")
+        .header("x-csrf-token", csrf)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+    let mut html = r.text().await.unwrap();
+    for _ in 0..600 {
+        let Some(poll) = attr(&html, ".import-running", "hx-get") else {
+            return html;
+        };
+        assert!(poll.starts_with("/console/registry/import/jobs/"), "{poll}");
+        assert_eq!(count(&html, ".import-running .progress-bar"), 1, "{html}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        html = c.get_html(&poll).await.text;
+    }
+    panic!("the import job did not finish");
+}
+
+#[tokio::test]
+async fn import_page_checks_then_imports_the_valid_rows() {
+    let t = spawn_app().await;
+    let c = console_login(&t, "duofuxiang").await;
+    let csrf = csrf_of(&c).await;
+    let page = c.get_html("/console/registry/import?kind=components").await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert_eq!(
+        count(
+            &page.text,
+            ".registry-tabs a.active[href='/console/registry/import']"
+        ),
+        1
+    );
+    assert_eq!(count(&page.text, ".import-kinds a.nav-link"), 5);
+    assert_eq!(
+        text_of(&page.text, ".import-kinds a.active").as_deref(),
+        Some("部件")
+    );
+    let tpl = attr(&page.text, "a.import-template", "href").unwrap();
+    let r = c
+        .http
+        .get(format!("{}{}", c.base, tpl))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.bytes().await.unwrap().starts_with(b"PK\x03\x04"));
+    assert_eq!(
+        count(&page.text, "form.import-form input[type=file][name=file]"),
+        1
+    );
+
+    let csv = "网格编码,部件标识码,名称,状态\n\
+               110101001001001,1101010118900101,,完好\n\
+               110101001001001,1101010118900101,,完好\n\
+               110101001001001,11010101189,,完好\n";
+    let html = import_in_console(&c, &csrf, "components", "check", csv).await;
+    assert_eq!(
+        text_of(&html, ".import-valid").as_deref(),
+        Some("1"),
+        "{html}"
+    );
+    assert_eq!(
+        count(&html, ".import-errors .import-error-row"),
+        2,
+        "{html}"
+    );
+    let lines = all_text(&html, ".import-error-row td:first-child");
+    assert_eq!(lines, vec!["3".to_string(), "4".to_string()]);
+    assert_eq!(
+        count(&html, "button.import-valid-rows[name=mode][value=valid]"),
+        1,
+        "导入有效行 offered"
+    );
+    let stored = |code: &'static str| {
+        let db = t.app.db.clone();
+        async move {
+            db.fetch_one_i64(
+                "SELECT COUNT(*) FROM components WHERE code = $1",
+                vec![code.into()],
+            )
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(
+        stored("1101010118900101").await,
+        0,
+        "a check writes nothing"
+    );
+
+    let html = import_in_console(&c, &csrf, "components", "valid", csv).await;
+    assert_eq!(
+        text_of(&html, ".import-imported").as_deref(),
+        Some("1"),
+        "{html}"
+    );
+    assert_eq!(count(&html, "button.import-valid-rows"), 0);
+    assert_eq!(stored("1101010118900101").await, 1);
+
+    // A refused file says why in place of the result.
+    let html = import_in_console(&c, &csrf, "components", "valid", "a,b\n1,2\n").await;
+    assert!(
+        text_of(&html, ".import-failed .import-error")
+            .unwrap()
+            .contains("部件标识码"),
+        "{html}"
+    );
+    // The recent imports are listed on the page.
+    let page = c.get_html("/console/registry/import").await;
+    assert_eq!(count(&page.text, ".import-recent tbody tr"), 3);
+
+    // A grid worker may not import.
+    let worker = console_login(&t, "grid01").await;
+    let r = worker.get_html("/console/registry/import").await;
+    assert_eq!(r.status, 403);
+}

@@ -21,6 +21,7 @@ mod permissions;
 mod portal;
 mod process;
 mod registry;
+mod registry_import;
 mod registry_things;
 mod search;
 mod support;

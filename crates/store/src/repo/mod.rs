@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod cases;
 pub mod catalogue;
 pub mod duplicates;
+pub mod imports;
 pub mod jobs;
 pub mod keys;
 pub mod notify;

@@ -13,11 +13,39 @@ use super::scope_sql;
 use crate::args;
 use crate::db::{Arg, Db, Engine, Params, Row, StoreError, Tx};
 
-/// Most bound values per statement: under SQLite's 32,766 and PostgreSQL's 65,535.
-const MAX_PARAMS: usize = 30_000;
+/// Most bound values per statement each engine allows: SQLite's `SQLITE_MAX_VARIABLE_NUMBER`
+/// (32,766 since 3.32) and PostgreSQL's protocol limit (65,535). Fewer, larger statements are
+/// what makes bulk imports fast on both.
+fn max_params(engine: Engine) -> usize {
+    match engine {
+        Engine::Sqlite => 32_766,
+        Engine::Postgres => 65_535,
+    }
+}
+
+/// `INSERT INTO table (columns) VALUES ($1, …), …` for `n` rows of `width` values.
+fn values_sql(table: &str, columns: &str, width: usize, n: usize) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(64 + table.len() + columns.len() + n * width * 8);
+    let _ = write!(s, "INSERT INTO {table} ({columns}) VALUES ");
+    let mut k = 1usize;
+    for r in 0..n {
+        s.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..width {
+            if c > 0 {
+                s.push_str(", ");
+            }
+            let _ = write!(s, "${k}");
+            k += 1;
+        }
+        s.push(')');
+    }
+    s
+}
 
 /// Insert `rows` (each one value per column of `columns`) in as few statements as the
-/// parameter limits allow.
+/// engine's parameter limit allows. Every full statement has the same text, so the engine's
+/// prepared statement is reused.
 pub async fn insert_rows(
     tx: &mut Tx,
     table: &str,
@@ -27,23 +55,23 @@ pub async fn insert_rows(
     let Some(width) = rows.first().map(Vec::len) else {
         return Ok(());
     };
-    let per = (MAX_PARAMS / width.max(1)).max(1);
+    let per = (max_params(tx.engine()) / width.max(1)).max(1);
+    let mut full: Option<String> = None;
     let mut it = rows.into_iter().peekable();
     while it.peek().is_some() {
-        let mut p = Params::default();
-        let mut marks = Vec::with_capacity(per);
+        let mut args = Vec::with_capacity(per.min(it.len()) * width);
+        let mut n = 0;
         for row in it.by_ref().take(per) {
-            let m: Vec<String> = row.into_iter().map(|v| p.push(v)).collect();
-            marks.push(format!("({})", m.join(", ")));
+            args.extend(row);
+            n += 1;
         }
-        tx.execute(
-            format!(
-                "INSERT INTO {table} ({columns}) VALUES {}",
-                marks.join(", ")
-            ),
-            p.args,
-        )
-        .await?;
+        let sql = if n == per {
+            full.get_or_insert_with(|| values_sql(table, columns, width, n))
+                .clone()
+        } else {
+            values_sql(table, columns, width, n)
+        };
+        tx.execute(sql, args).await?;
     }
     Ok(())
 }
@@ -592,6 +620,17 @@ pub async fn insert_residents(tx: &mut Tx, rows: &[ResidentRow]) -> Result<(), S
     .await
 }
 
+/// [`insert_residents`] for rows held elsewhere (an import batch), without copying them first.
+pub async fn insert_resident_refs(tx: &mut Tx, rows: &[&ResidentRow]) -> Result<(), StoreError> {
+    insert_rows(
+        tx,
+        "residents",
+        RESIDENT_COLS,
+        rows.iter().map(|r| resident_args(r)).collect(),
+    )
+    .await
+}
+
 /// Replace a resident's row if its version is still `version` (optimistic check).
 pub async fn update_resident(
     tx: &mut Tx,
@@ -679,7 +718,7 @@ pub async fn residents_with_id_hashes(
     hashes: &[String],
 ) -> Result<Vec<(String, Uuid)>, StoreError> {
     let mut out = Vec::new();
-    for chunk in hashes.chunks(500) {
+    for chunk in hashes.chunks(5000) {
         let mut p = Params::default();
         let t = p.push(tenant);
         let marks: Vec<String> = chunk.iter().map(|h| p.push(h.clone())).collect();
@@ -1214,4 +1253,149 @@ pub async fn has_residents(db: &Db, tenant: &str) -> Result<bool, StoreError> {
         )
         .await?;
     Ok(!found.is_empty())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lookups for imports: what the registry already holds of a batch (the caller authorised the
+// grids; these only answer "is it there").
+
+/// `SELECT {select} FROM {from} WHERE tenant = $1 AND {column} IN (…)` over `values`, in
+/// statements of at most 5,000 values.
+async fn in_list<T, V: Clone + Into<Arg>>(
+    db: &Db,
+    select: &str,
+    from: &str,
+    tenant: &str,
+    column: &str,
+    values: &[V],
+    f: impl Fn(Row<'_>) -> Result<T, StoreError> + Copy,
+) -> Result<Vec<T>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in values.chunks(5000) {
+        let mut p = Params::default();
+        let t = p.push(tenant);
+        let marks: Vec<String> = chunk.iter().map(|v| p.push(v.clone())).collect();
+        out.extend(
+            db.fetch_all(
+                format!(
+                    "SELECT {select} FROM {from} WHERE tenant = {t} AND {column} IN ({})",
+                    marks.join(", ")
+                ),
+                p.args,
+                f,
+            )
+            .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// The codes among `codes` that components of the district already carry.
+pub async fn components_with_codes(
+    db: &Db,
+    tenant: &str,
+    codes: &[String],
+) -> Result<Vec<String>, StoreError> {
+    in_list(db, "code", "components", tenant, "code", codes, |r| {
+        r.text("code")
+    })
+    .await
+}
+
+/// (unit, name) of the district's organisations named one of `names`.
+pub async fn organisations_named(
+    db: &Db,
+    tenant: &str,
+    names: &[String],
+) -> Result<Vec<(Uuid, String)>, StoreError> {
+    in_list(
+        db,
+        "unit_id, name",
+        "organisations",
+        tenant,
+        "name",
+        names,
+        |r| Ok((r.uuid("unit_id")?, r.text("name")?)),
+    )
+    .await
+}
+
+/// The district's buildings at one of `addresses`.
+pub async fn buildings_at(
+    db: &Db,
+    tenant: &str,
+    addresses: &[String],
+) -> Result<Vec<BuildingRow>, StoreError> {
+    in_list(
+        db,
+        BUILDING_COLS,
+        "buildings",
+        tenant,
+        "address",
+        addresses,
+        building_row,
+    )
+    .await
+}
+
+/// The entrances of `buildings`.
+pub async fn entrances_in(
+    db: &Db,
+    tenant: &str,
+    buildings: &[Uuid],
+) -> Result<Vec<EntranceRow>, StoreError> {
+    in_list(
+        db,
+        "tenant, id, building_id, name, sort",
+        "entrances",
+        tenant,
+        "building_id",
+        buildings,
+        |r| {
+            Ok(EntranceRow {
+                tenant: r.text("tenant")?,
+                id: r.uuid("id")?,
+                building_id: r.uuid("building_id")?,
+                name: r.text("name")?,
+                sort: r.i64("sort")?,
+            })
+        },
+    )
+    .await
+}
+
+/// The houses of `buildings`.
+pub async fn houses_in(
+    db: &Db,
+    tenant: &str,
+    buildings: &[Uuid],
+) -> Result<Vec<HouseRow>, StoreError> {
+    in_list(
+        db,
+        HOUSE_COLS,
+        "houses",
+        tenant,
+        "building_id",
+        buildings,
+        house_row,
+    )
+    .await
+}
+
+/// The houses among `houses` that already have a household.
+pub async fn houses_with_households(
+    db: &Db,
+    tenant: &str,
+    houses: &[Uuid],
+) -> Result<Vec<Uuid>, StoreError> {
+    in_list(
+        db,
+        "house_id",
+        "households",
+        tenant,
+        "house_id",
+        houses,
+        |r| r.uuid("house_id"),
+    )
+    .await
 }

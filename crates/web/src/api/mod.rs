@@ -53,7 +53,8 @@ use crate::AppState;
         registry::list, registry::count, registry::create, registry::get_one, registry::unmask, registry::event,
         registry::correct, registry::copy, registry::anonymise, registry::tags, registry::overview_of,
         registry::buildings, registry::building, registry::locate, registry::shapes, registry::import_shapes,
-        registry::import, registry::template, registry::export_residents, registry::export_buildings,
+        registry::import, registry::import_job, registry::import_jobs, registry::template,
+        registry::export_residents, registry::export_buildings,
         registry_things::components, registry_things::create_component, registry_things::component,
         registry_things::update_component, registry_things::organisations, registry_things::create_organisation,
         registry_things::organisation, registry_things::update_organisation, registry_things::households,
@@ -192,10 +193,13 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/residents/count", get(registry::count))
         .route("/api/v1/residents/export", post(registry::export_residents))
         .route(
-            "/api/v1/residents/import",
-            post(registry::import).layer(DefaultBodyLimit::max(registry::IMPORT_LIMIT)),
+            "/api/v1/imports",
+            get(registry::import_jobs)
+                .post(registry::import)
+                .layer(DefaultBodyLimit::max(registry::IMPORT_LIMIT)),
         )
-        .route("/api/v1/residents/import-template", get(registry::template))
+        .route("/api/v1/imports/{id}", get(registry::import_job))
+        .route("/api/v1/import-templates/{kind}", get(registry::template))
         .route(
             "/api/v1/residents/{id}",
             get(registry::get_one).patch(registry::correct),

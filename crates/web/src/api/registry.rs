@@ -8,6 +8,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use linli_app::registry::grids::{self, GridRef, ImportError, ImportReport, ProblemView};
+use linli_app::registry::import::jobs::{self, JobView};
+use linli_app::registry::import::{KindName, Mode};
 use linli_app::registry::overview::{self, Overview};
 use linli_app::registry::places::{self, BuildingDetail, BuildingFilter, BuildingView};
 use linli_app::registry::residents::{
@@ -332,6 +334,8 @@ pub async fn import_shapes(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ImportParams {
+    /// `residents`, `households`, `buildings`, `organisations` or `components`.
+    pub kind: String,
     /// `check` (default): validate only, write nothing; `valid`: import the valid rows.
     #[serde(default)]
     pub mode: Option<String>,
@@ -340,34 +344,53 @@ pub struct ImportParams {
     pub filename: Option<String>,
 }
 
-/// Largest resident file accepted.
+/// Largest import file accepted.
 pub const IMPORT_LIMIT: usize = 64 * 1024 * 1024;
 
-/// Import residents from the template's CSV (UTF-8) or xlsx: every row validated and reported
-/// with its line and reason; `mode=valid` writes the valid rows.
-#[utoipa::path(post, path = "/api/v1/residents/import", tag = "registry", params(ImportParams),
+/// Start an import (or a check) of the template's CSV (UTF-8) or xlsx as a job: 202 with the
+/// job; `GET /api/v1/imports/{id}` follows it to its report.
+#[utoipa::path(post, path = "/api/v1/imports", tag = "registry", params(ImportParams),
     request_body(content = String, content_type = "text/csv"),
-    responses((status = 200, body = linli_app::registry::import::Report), (status = 422, body = ErrorBody)))]
+    responses((status = 202, body = JobView), (status = 422, body = ErrorBody)))]
 pub async fn import(
     State(s): State<AppState>,
     ApiAuth(p): ApiAuth,
     ApiQuery(q): ApiQuery<ImportParams>,
     body: Bytes,
-) -> Result<Json<linli_app::registry::import::Report>, ApiError> {
-    use linli_app::registry::import::{self, Mode};
-    let mode = match q.mode.as_deref().unwrap_or("check") {
-        "check" => Mode::Check,
-        "valid" => Mode::Valid,
-        _ => {
-            return Err(
-                linli_app::AppError::invalid("invalid_mode", "mode 应为 check 或 valid").into(),
-            );
-        }
-    };
-    let rows = linli_app::sheet::rows(q.filename.as_deref().unwrap_or(""), body.to_vec())?;
-    Ok(Json(
-        import::residents(&s.app, &p, rows, mode, &|_| {}).await?,
-    ))
+) -> Result<(StatusCode, Json<JobView>), ApiError> {
+    let kind = KindName::parse(&q.kind)?;
+    let mode = Mode::parse(q.mode.as_deref().unwrap_or("check"))?;
+    let job = jobs::start(
+        &s.app,
+        &p,
+        kind,
+        mode,
+        q.filename.as_deref().unwrap_or(""),
+        body.to_vec(),
+    )
+    .await?;
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+/// An import job of the caller's: state, rows read, and the report when done.
+#[utoipa::path(get, path = "/api/v1/imports/{id}", tag = "registry",
+    responses((status = 200, body = JobView), (status = 404, body = ErrorBody)))]
+pub async fn import_job(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<JobView>, ApiError> {
+    Ok(Json(jobs::get(&s.app, &p, id).await?))
+}
+
+/// The caller's latest import jobs (at most 20).
+#[utoipa::path(get, path = "/api/v1/imports", tag = "registry",
+    responses((status = 200, body = Vec<JobView>)))]
+pub async fn import_jobs(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+) -> Result<Json<Vec<JobView>>, ApiError> {
+    Ok(Json(jobs::mine(&s.app, &p, 20).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -430,22 +453,30 @@ pub async fn export_buildings(
     ))
 }
 
-/// The resident import template.
-#[utoipa::path(get, path = "/api/v1/residents/import-template", tag = "registry", params(TemplateParams),
+/// A kind's import template.
+#[utoipa::path(get, path = "/api/v1/import-templates/{kind}", tag = "registry", params(TemplateParams),
     responses((status = 200, description = "模板文件")))]
 pub async fn template(
     ApiAuth(p): ApiAuth,
+    ApiPath(kind): ApiPath<String>,
     ApiQuery(q): ApiQuery<TemplateParams>,
 ) -> Result<Response, ApiError> {
     p.require(linli_domain::auth::Permission::RegistryImport)?;
+    let kind = KindName::parse(&kind)?;
     let csv = q.format.as_deref() == Some("csv");
-    let bytes = linli_app::registry::import::template(!csv)?;
-    let (ctype, name) = if csv {
-        ("text/csv; charset=utf-8", "residents-template.csv")
+    Ok(template_file(kind, csv)?)
+}
+
+/// The template as a download (also served by the console).
+pub fn template_file(kind: KindName, csv: bool) -> Result<Response, linli_app::AppError> {
+    let bytes = linli_app::registry::import::template(kind.spec(), !csv)?;
+    let name = kind.spec().name;
+    let (ctype, file) = if csv {
+        ("text/csv; charset=utf-8", format!("{name}-template.csv"))
     } else {
         (
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "residents-template.xlsx",
+            format!("{name}-template.xlsx"),
         )
     };
     Ok((
@@ -453,7 +484,7 @@ pub async fn template(
             (axum::http::header::CONTENT_TYPE, ctype.to_string()),
             (
                 axum::http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
+                format!("attachment; filename=\"{file}\""),
             ),
         ],
         bytes,

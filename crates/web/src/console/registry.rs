@@ -53,6 +53,7 @@ pub fn routes() -> Router<AppState> {
 pub(super) const ACTIVE: &str = "/console/registry";
 const RESIDENTS: &str = "/console/registry/residents";
 const BUILDINGS: &str = "/console/registry/buildings";
+pub(super) const IMPORT: &str = "/console/registry/import";
 /// Rows per page of the resident and building lists.
 const PAGE: i64 = 50;
 
@@ -64,6 +65,7 @@ const TABS: &[(&str, &str)] = &[
     (super::registry_things::ORGANISATIONS, "组织"),
     (super::registry_things::COMPONENTS, "部件"),
     ("/console/registry/map", "网格地图"),
+    (IMPORT, "批量导入"),
 ];
 
 /// The tabs with the current one marked: (href, label, current).
