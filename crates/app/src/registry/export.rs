@@ -186,6 +186,26 @@ fn about(
     ]
 }
 
+/// The workbook of a finished list (its file named after the sheet), with its audit row.
+async fn deliver(
+    app: &App,
+    p: &Principal,
+    t: Table,
+    what: &str,
+    action: &str,
+    unit: Option<Uuid>,
+    filters: &[(&'static str, String)],
+) -> Result<Export> {
+    let n = t.rows.len();
+    let bytes = workbook(&t, &about(app, p, what, filters, n))?;
+    audit(app, p, action, unit.unwrap_or(p.unit_id), filters, n).await?;
+    Ok(Export {
+        bytes,
+        rows: n,
+        file_name: format!("{}-{}.xlsx", t.name, stamp(app)),
+    })
+}
+
 /// Names of the units rows sit in, looked up once each.
 struct UnitNames<'a> {
     app: &'a App,
@@ -269,30 +289,21 @@ pub async fn residents(app: &App, p: &Principal, f: &ListFilter) -> Result<Expor
             _ => break,
         }
     }
-    let filters = described(f);
-    let n = rows.len();
-    let bytes = workbook(
-        &Table {
-            name: "居民",
-            header: RESIDENT_COLUMNS,
-            rows,
-        },
-        &about(app, p, "居民名单", &filters, n),
-    )?;
-    audit(
+    let t = Table {
+        name: "居民",
+        header: RESIDENT_COLUMNS,
+        rows,
+    };
+    deliver(
         app,
         p,
+        t,
+        "居民名单",
         "resident.export",
-        f.unit.unwrap_or(p.unit_id),
-        &filters,
-        n,
+        f.unit,
+        &described(f),
     )
-    .await?;
-    Ok(Export {
-        bytes,
-        rows: n,
-        file_name: format!("居民-{}.xlsx", stamp(app)),
-    })
+    .await
 }
 
 const BUILDING_COLUMNS: &[(&str, f64)] = &[
@@ -363,27 +374,10 @@ pub async fn buildings(
     if let Some(s) = super::places::contains(f) {
         filters.push(("q", s));
     }
-    let n = rows.len();
-    let bytes = workbook(
-        &Table {
-            name: "楼栋",
-            header: BUILDING_COLUMNS,
-            rows,
-        },
-        &about(app, p, "楼栋清单", &filters, n),
-    )?;
-    audit(
-        app,
-        p,
-        "building.export",
-        f.unit.unwrap_or(p.unit_id),
-        &filters,
-        n,
-    )
-    .await?;
-    Ok(Export {
-        bytes,
-        rows: n,
-        file_name: format!("楼栋-{}.xlsx", stamp(app)),
-    })
+    let t = Table {
+        name: "楼栋",
+        header: BUILDING_COLUMNS,
+        rows,
+    };
+    deliver(app, p, t, "楼栋清单", "building.export", f.unit, &filters).await
 }
