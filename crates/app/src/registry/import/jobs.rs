@@ -52,6 +52,8 @@ pub struct JobView {
     pub error: Option<String>,
     /// RFC 3339, UTC.
     pub created_at: String,
+    /// The same in China Standard Time, for display (`2026-12-04 10:51`).
+    pub created_cst: String,
     pub finished_at: Option<String>,
 }
 
@@ -80,6 +82,7 @@ fn view(j: ImportJobRow) -> JobView {
         error_key: j.error_key,
         error: j.error,
         created_at: j.created_at.rfc3339(),
+        created_cst: j.created_at.display_cst(),
         finished_at: j.finished_at.map(Ts::rfc3339),
     }
 }
