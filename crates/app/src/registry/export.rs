@@ -325,7 +325,8 @@ pub async fn buildings(
 ) -> Result<Export> {
     p.require(Permission::RegistryRead)?;
     p.require(Permission::RegistryExport)?;
-    let (tenant, under) = super::places::range(app, p, f.unit).await?;
+    let (tenant, unit) = super::list_range(app, p, f.unit).await?;
+    let under = unit.map(|u| u.path);
     let scope = p.authz.filter(Permission::RegistryRead);
     let mut q = BuildingQuery {
         tenant,

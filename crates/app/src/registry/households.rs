@@ -18,7 +18,6 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::residents::{HouseRef, ResidentView, views_of};
-use super::things::list_tenant;
 use super::{MAX_PAGE, TagBook};
 use crate::{App, AppError, Principal, Result, pi};
 
@@ -215,7 +214,7 @@ pub async fn list(
     f: &HouseholdFilter,
 ) -> Result<(Vec<HouseholdItem>, Option<Uuid>)> {
     readable(p)?;
-    let (tenant, unit) = list_tenant(app, p, f.unit).await?;
+    let (tenant, unit) = super::list_range(app, p, f.unit).await?;
     let scope = p.authz.filter(Permission::RegistryRead);
     if let Some(b) = f.building {
         repo::building(&app.db, &scope, &tenant, b)

@@ -29,7 +29,10 @@ pub mod things;
 
 use std::collections::HashMap;
 
+use linli_domain::auth::Permission;
+use linli_domain::org::OrgKind;
 use linli_domain::registry::BUILTIN_TAGS;
+use linli_store::repo::org::OrgUnit;
 use linli_store::repo::registry as repo;
 use serde::Serialize;
 
@@ -45,6 +48,51 @@ pub const ORGANISATION_PHONE: Field = Field::new("organisations", "contact_phone
 
 /// Most rows a list returns per page.
 pub const MAX_PAGE: i64 = 200;
+
+/// The district and unit a registry list reads: the unit filtered on (which the caller must
+/// reach with `registry.read`), else the reader's own district (a city-level reader must name
+/// one).
+pub(crate) async fn list_range(
+    app: &App,
+    p: &crate::Principal,
+    unit: Option<uuid::Uuid>,
+) -> Result<(String, Option<OrgUnit>)> {
+    if let Some(u) = unit {
+        let unit = crate::units::get(app, u)
+            .await?
+            .ok_or(crate::AppError::NotFound("单位"))?;
+        p.require_on(Permission::RegistryRead, &unit, "单位")?;
+        return Ok((unit.tenant.clone(), Some(unit)));
+    }
+    let t = linli_domain::org::tenant_of_path(&p.unit_path);
+    if t.chars().all(|c| c == '0') {
+        return Err(crate::AppError::invalid(
+            "unit_required",
+            "请选择要查看的区县、街道、社区或网格",
+        ));
+    }
+    Ok((t, None))
+}
+
+/// The grid (or community) a record is registered in: an active one the caller may write to.
+pub(crate) async fn home_unit(
+    app: &App,
+    p: &crate::Principal,
+    unit_id: uuid::Uuid,
+) -> Result<OrgUnit> {
+    let unit = crate::units::get(app, unit_id)
+        .await?
+        .filter(|u| u.active)
+        .ok_or(crate::AppError::NotFound("网格"))?;
+    p.require_on(Permission::RegistryWrite, &unit, "网格")?;
+    if !matches!(unit.kind, OrgKind::Grid | OrgKind::Community) {
+        return Err(crate::AppError::invalid(
+            "not_a_grid",
+            "应登记在网格（或社区）下",
+        ));
+    }
+    Ok(unit)
+}
 
 /// Today's date in China (ages, birth-date checks).
 pub fn today(app: &App) -> time::Date {

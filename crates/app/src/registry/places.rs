@@ -52,25 +52,6 @@ pub struct BuildingFilter {
     pub limit: Option<i64>,
 }
 
-/// The district and subtree a building list reads: the unit filtered on (which the caller must
-/// reach), or the caller's own district.
-pub(super) async fn range(
-    app: &App,
-    p: &Principal,
-    unit: Option<Uuid>,
-) -> Result<(String, Option<String>)> {
-    Ok(match unit {
-        Some(u) => {
-            let unit = crate::units::get(app, u)
-                .await?
-                .ok_or(AppError::NotFound("单位"))?;
-            p.require_on(Permission::RegistryRead, &unit, "单位")?;
-            (unit.tenant, Some(unit.path))
-        }
-        None => (linli_domain::org::tenant_of_path(&p.unit_path), None),
-    })
-}
-
 /// The name-or-address text filter, trimmed and bounded.
 pub(super) fn contains(f: &BuildingFilter) -> Option<String> {
     f.q.as_deref()
@@ -84,7 +65,8 @@ pub async fn list(
     f: &BuildingFilter,
 ) -> Result<(Vec<BuildingView>, Option<Uuid>)> {
     p.require(Permission::RegistryRead)?;
-    let (tenant, under) = range(app, p, f.unit).await?;
+    let (tenant, unit) = super::list_range(app, p, f.unit).await?;
+    let under = unit.map(|u| u.path);
     let limit = f.limit.unwrap_or(50).clamp(1, MAX_PAGE);
     let rows = repo::list_buildings(
         &app.db,

@@ -324,22 +324,6 @@ async fn view_of(
         .ok_or(AppError::NotFound("居民"))
 }
 
-/// The unit a resident is registered in: a grid or a community the caller may write to.
-async fn home_unit(app: &App, p: &Principal, unit_id: Uuid) -> Result<OrgUnit> {
-    let unit = crate::units::get(app, unit_id)
-        .await?
-        .filter(|u| u.active)
-        .ok_or(AppError::NotFound("网格"))?;
-    p.require_on(Permission::RegistryWrite, &unit, "网格")?;
-    if !matches!(unit.kind, OrgKind::Grid | OrgKind::Community) {
-        return Err(AppError::invalid(
-            "not_a_grid",
-            "居民应登记在网格（或社区）下",
-        ));
-    }
-    Ok(unit)
-}
-
 /// Register a resident. Returns the masked view and any warnings.
 pub async fn create(
     app: &App,
@@ -347,7 +331,7 @@ pub async fn create(
     n: NewResident,
 ) -> Result<(ResidentView, Vec<String>)> {
     p.require(Permission::RegistryWrite)?;
-    let unit = home_unit(app, p, n.unit_id).await?;
+    let unit = super::home_unit(app, p, n.unit_id).await?;
     let book = TagBook::load(app).await?;
     let person = validate(app, &book, &n, today(app))?;
     let hash = id_index(app, &person.id_number);
@@ -573,20 +557,7 @@ pub async fn query(
 /// The district a reader's registry lists are in: the tenant of their own unit, or of the unit
 /// filtered on.
 pub(super) async fn tenant_for(app: &App, p: &Principal, f: &ListFilter) -> Result<String> {
-    if let Some(u) = f.unit {
-        let unit = crate::units::get(app, u)
-            .await?
-            .ok_or(AppError::NotFound("单位"))?;
-        return Ok(unit.tenant);
-    }
-    let t = tenant_of_path(&p.unit_path);
-    if t.chars().all(|c| c == '0') {
-        return Err(AppError::invalid(
-            "unit_required",
-            "请选择要查看的区县、街道、社区或网格",
-        ));
-    }
-    Ok(t)
+    Ok(super::list_range(app, p, f.unit).await?.0)
 }
 
 /// A page of residents within the caller's scope, masked.

@@ -44,42 +44,6 @@ fn e6(v: f64) -> i64 {
     (v * 1e6).round() as i64
 }
 
-/// The district a list reads: the filtered unit's, else the reader's own.
-pub(crate) async fn list_tenant(
-    app: &App,
-    p: &Principal,
-    unit: Option<Uuid>,
-) -> Result<(String, Option<OrgUnit>)> {
-    if let Some(u) = unit {
-        let unit = crate::units::get(app, u)
-            .await?
-            .ok_or(AppError::NotFound("单位"))?;
-        p.require_on(Permission::RegistryRead, &unit, "单位")?;
-        return Ok((unit.tenant.clone(), Some(unit)));
-    }
-    let t = tenant_of_path(&p.unit_path);
-    if t.chars().all(|c| c == '0') {
-        return Err(AppError::invalid(
-            "unit_required",
-            "请选择要查看的区县、街道、社区或网格",
-        ));
-    }
-    Ok((t, None))
-}
-
-/// The grid (or community) a row is registered in: one the caller may write to.
-async fn home_unit(app: &App, p: &Principal, unit_id: Uuid) -> Result<OrgUnit> {
-    let unit = crate::units::get(app, unit_id)
-        .await?
-        .filter(|u| u.active)
-        .ok_or(AppError::NotFound("网格"))?;
-    p.require_on(Permission::RegistryWrite, &unit, "网格")?;
-    if !matches!(unit.kind, OrgKind::Grid | OrgKind::Community) {
-        return Err(AppError::invalid("not_a_grid", "应登记在网格（或社区）下"));
-    }
-    Ok(unit)
-}
-
 fn unit_name_of(u: Option<OrgUnit>) -> String {
     u.map(|u| u.name).unwrap_or_default()
 }
@@ -237,7 +201,7 @@ async fn component_unit(
             ));
         }
     };
-    home_unit(app, p, id).await
+    super::home_unit(app, p, id).await
 }
 
 /// Register a component. Returns its view and warnings (a minor class the standard table lacks).
@@ -368,7 +332,7 @@ pub async fn list_components(
     f: &ComponentFilter,
 ) -> Result<(Vec<ComponentView>, Option<Uuid>)> {
     p.require(Permission::RegistryRead)?;
-    let (tenant, unit) = list_tenant(app, p, f.unit).await?;
+    let (tenant, unit) = super::list_range(app, p, f.unit).await?;
     let code = f.code.as_deref().map(str::trim).filter(|c| !c.is_empty());
     if let Some(c) = code
         && (c.len() > 16 || !c.bytes().all(|b| b.is_ascii_digit()))
@@ -674,7 +638,7 @@ pub async fn create_organisation(
     let members = member_count(n.member_count)?;
     let id = Uuid::now_v7();
     let (phone, masked) = seal_phone(app, id, &n.contact_phone)?;
-    let unit = home_unit(app, p, n.unit_id).await?;
+    let unit = super::home_unit(app, p, n.unit_id).await?;
     let buildings = served(app, p, &unit.tenant, &n.building_ids).await?;
     let now = app.now();
     let row = OrganisationRow {
@@ -726,7 +690,7 @@ pub async fn list_organisations(
     f: &OrganisationFilter,
 ) -> Result<(Vec<OrganisationView>, Option<Uuid>)> {
     p.require(Permission::RegistryRead)?;
-    let (tenant, unit) = list_tenant(app, p, f.unit).await?;
+    let (tenant, unit) = super::list_range(app, p, f.unit).await?;
     let kind = match f.kind.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(k) => Some(parse_kind(k)?.key().to_string()),
         None => None,
@@ -878,7 +842,7 @@ pub async fn update_organisation(
         fields.push("member_count");
     }
     if let Some(u) = c.unit_id {
-        let unit = home_unit(app, p, u).await?;
+        let unit = super::home_unit(app, p, u).await?;
         if unit.tenant != o.tenant {
             return Err(AppError::invalid("other_district", "组织不能移到其他区县"));
         }
