@@ -1373,7 +1373,7 @@ pub async fn queue_counts(
             before: None,
             now,
             tenants: tenants_reached(p),
-            via_parties: small_units_only(p),
+            via_parties: units_below_district(p),
             ..searched.clone()
         };
         queue.apply(&mut q);
@@ -1442,15 +1442,17 @@ pub async fn list(app: &App, p: &Principal, q: &repo::ListQuery) -> Result<Vec<C
     q.now = app.now();
     let f: ScopeFilter = p.authz.filter(Permission::CaseRead);
     q.tenants = tenants_reached(p);
-    q.via_parties = small_units_only(p);
+    q.via_parties = units_below_district(p);
     Ok(repo::list(&app.db, &f, &q).await?)
 }
 
-/// Whether every case grant is held at a community or a grid (depth ≥ 5: province, city,
-/// district, street, community): such people see a few thousand cases at most, best found
-/// through the parties index. A department desk sees tens of thousands and is better served by
-/// probing the newest cases.
-fn small_units_only(p: &Principal) -> bool {
+/// Whether every case grant is held below the district (depth ≥ 4: a street, a department, a
+/// community, a grid). Where such grants are on single units (not subtrees), the store finds
+/// the list through the parties index unit by unit, newest first ([`repo::list`]): a unit holds
+/// a few percent of its district's cases, so walking its own cases and testing each one's state
+/// stops sooner than walking the district's newest cases in a state and testing each one's
+/// parties. Subtree grants are tested case by case as before.
+fn units_below_district(p: &Principal) -> bool {
     let mut any = false;
     for g in p
         .authz
@@ -1458,7 +1460,7 @@ fn small_units_only(p: &Principal) -> bool {
         .iter()
         .filter(|g| g.permissions.contains(&Permission::CaseRead))
     {
-        if linli_domain::org::depth(&g.unit_path) < 5 {
+        if linli_domain::org::depth(&g.unit_path) < 4 {
             return false;
         }
         any = true;

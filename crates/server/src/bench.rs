@@ -455,6 +455,14 @@ impl BenchDb {
         if let Some(app) = &self.app {
             app.db.close().await;
         }
+        // Kept for a look at the plans afterwards (EXPLAIN on the loaded data).
+        if std::env::var_os("LINLI_BENCH_KEEP").is_some() {
+            match &self.cleanup {
+                Cleanup::Dir(d) => eprintln!("bench: kept {}", d.display()),
+                Cleanup::Pg { name, .. } => eprintln!("bench: kept database {name}"),
+            }
+            return;
+        }
         match self.cleanup {
             Cleanup::Dir(d) => {
                 if let Err(e) = std::fs::remove_dir_all(&d) {

@@ -882,3 +882,111 @@ async fn another_districts_unit_cannot_take_the_case() {
     assert_eq!(before["case"]["version"], after["case"]["version"]);
     assert_eq!(after["case"]["state"], "registered");
 }
+
+/// A department (a unit grant: its list is found through the parties index, unit by unit) that
+/// is a party in two roles — co-handler first, then handler — sees the case once, counts it
+/// once, and pages through its cases without repeats or gaps; a grid worker's list (the same
+/// mechanism) holds exactly its grid's cases.
+#[tokio::test]
+async fn unit_lists_through_the_parties_count_each_case_once() {
+    let t = spawn_app().await;
+    let hotline = t.login("hotline").await;
+    let district = t.login("dongcheng").await;
+    let dept = t.login("chengguan").await;
+    let street_id = t.unit_id(STREET).await;
+    let dept_id = t.unit_id(DEPT).await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let c = complaint(&t, &hotline).await;
+        let id = c["id"].as_str().unwrap().to_string();
+        ok(&district, &id, "register", json!({})).await;
+        ids.push(id);
+    }
+    // The newest case: co-handler, then (objected by the street, re-dispatched) handler.
+    let twice = &ids[2];
+    ok(
+        &district,
+        twice,
+        "dispatch",
+        json!({"unit_id": street_id, "co_handlers": [dept_id]}),
+    )
+    .await;
+    let street = t.login("donghuamen").await;
+    ok(
+        &street,
+        twice,
+        "object",
+        json!({"ground": "duty", "note": "属城管职责"}),
+    )
+    .await;
+    ok(
+        &district,
+        twice,
+        "review",
+        json!({"accept": true, "unit_id": dept_id, "note": "改派城管"}),
+    )
+    .await;
+    for id in &ids[..2] {
+        ok(&district, id, "dispatch", json!({"unit_id": dept_id})).await;
+    }
+    let roles: Vec<String> = t
+        .app
+        .db
+        .fetch_all(
+            "SELECT role FROM case_parties WHERE case_id = $1 AND unit_id = $2 ORDER BY role",
+            linli_store::args![
+                uuid::Uuid::parse_str(twice).unwrap(),
+                uuid::Uuid::parse_str(&dept_id).unwrap()
+            ],
+            |r| r.text("role"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(roles, ["co_handler", "handler"], "two roles on one case");
+
+    let listed = |b: &Value| -> Vec<String> {
+        b["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let all = dept.get("/api/v1/cases?queue=all").await;
+    assert_eq!(all.status, 200, "{}", all.text);
+    let mut want = ids.clone();
+    want.reverse();
+    assert_eq!(listed(&all.body), want, "newest first, each once");
+    let signed = dept.get("/api/v1/cases?queue=to_sign").await;
+    assert_eq!(listed(&signed.body), want, "all three wait for 签收");
+    let q = dept.get("/api/v1/cases/queues").await;
+    let to_sign = q
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["queue"] == "to_sign")
+        .unwrap()["count"]
+        .clone();
+    assert_eq!(to_sign, 3, "{}", q.text);
+    // Pages of one: the three cases in order, no repeats.
+    let mut paged = Vec::new();
+    let mut url = "/api/v1/cases?queue=all&limit=1".to_string();
+    loop {
+        let r = dept.get(&url).await;
+        paged.extend(listed(&r.body));
+        match r.body["next_cursor"].as_str() {
+            Some(c) => url = format!("/api/v1/cases?queue=all&limit=1&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(paged, want);
+    // The grid worker: every case of grid 1 (all three were filed there), none of another grid.
+    let grid = t.login("grid01").await;
+    assert_eq!(
+        listed(&grid.get("/api/v1/cases?queue=all").await.body),
+        want
+    );
+    let other = t.login("grid02").await;
+    assert!(listed(&other.get("/api/v1/cases?queue=all").await.body).is_empty());
+}

@@ -769,8 +769,9 @@ pub struct ListQuery {
     /// Only cases of these tenants (empty: any). Narrowing by tenant lets the queue index serve
     /// the page order; callers derive it from the grants, which never reach beyond them.
     pub tenants: Vec<String>,
-    /// Find the cases through the parties index (for people whose grants are all on small
-    /// units: grids, communities) instead of probing the newest cases of their tenants.
+    /// Find the cases through the parties index, unit by unit, when the scope is units only
+    /// (grids, communities, departments: a few percent of a district's cases each) instead of
+    /// probing the newest cases of their tenants (see [`list`]).
     pub via_parties: bool,
     pub states: Vec<CaseState>,
     /// Only cases whose completion clock is running and has passed its warning point but not
@@ -827,15 +828,17 @@ pub async fn list(db: &Db, f: &ScopeFilter, q: &ListQuery) -> Result<Vec<CaseRow
         .map(|c| format!("c.{}", c.trim()))
         .collect::<Vec<_>>()
         .join(", ");
-    db.fetch_all(
-        format!(
+    let sql = match driving_units(f, q) {
+        Some(units) => format!(
+            "SELECT {cols} FROM cases c WHERE (c.tenant, c.id) IN ({}) ORDER BY c.id DESC LIMIT {lim}",
+            via_parties(units, &wh, &lim, &mut p)
+        ),
+        None => format!(
             "SELECT {cols} FROM cases c WHERE {} ORDER BY c.id DESC LIMIT {lim}",
             wh.join(" AND ")
         ),
-        p.args,
-        from_row,
-    )
-    .await
+    };
+    db.fetch_all(sql, p.args, from_row).await
 }
 
 /// How many cases [`list`] would find without paging, counting no further than `cap` (a tab
@@ -844,14 +847,52 @@ pub async fn count(db: &Db, f: &ScopeFilter, q: &ListQuery, cap: i64) -> Result<
     let mut p = Params::default();
     let wh = conditions(db.engine(), f, q, &mut p);
     let cap = p.push(cap);
-    db.fetch_one_i64(
-        format!(
+    let sql = match driving_units(f, q) {
+        Some(units) => format!(
+            "SELECT COUNT(*) AS n FROM (SELECT u.id FROM ({}) u LIMIT {cap}) x",
+            via_parties(units, &wh, &cap, &mut p)
+        ),
+        None => format!(
             "SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM cases c WHERE {} LIMIT {cap}) x",
             wh.join(" AND ")
         ),
-        p.args,
-    )
-    .await
+    };
+    db.fetch_one_i64(sql, p.args).await
+}
+
+/// The units a list is found through when [`ListQuery::via_parties`] is asked for and the
+/// caller's scope is a set of units and nothing else (a grid worker, a community desk, a
+/// department); otherwise the scope is an `EXISTS` test on each case, newest first.
+fn driving_units<'a>(f: &'a ScopeFilter, q: &ListQuery) -> Option<&'a [Uuid]> {
+    (q.via_parties && f.ranges.is_empty() && f.owner.is_none() && !f.units.is_empty())
+        .then_some(f.units.as_slice())
+}
+
+/// The tenants and ids of the newest cases (at most `limit` per unit) in which one of `units` is a party
+/// and that meet the conditions `wh` (on `c`): for each unit the parties index is walked
+/// newest first and each case tested, so a page stops after its rows instead of collecting a
+/// unit's thousands of cases first. A unit that is a party in two roles counts once (the
+/// `NOT EXISTS` keeps its first role); a case reached through two units, once (`UNION`).
+fn via_parties(units: &[Uuid], wh: &[String], limit: &str, p: &mut Params) -> String {
+    let wh = if wh.is_empty() {
+        String::new()
+    } else {
+        format!(" AND {}", wh.join(" AND "))
+    };
+    units
+        .iter()
+        .map(|u| {
+            format!(
+                "SELECT x.tenant, x.id FROM (SELECT pt.tenant, pt.case_id AS id FROM case_parties pt \
+                 JOIN cases c ON c.tenant = pt.tenant AND c.id = pt.case_id \
+                 WHERE pt.unit_id = {} AND NOT EXISTS (SELECT 1 FROM case_parties d \
+                 WHERE d.tenant = pt.tenant AND d.case_id = pt.case_id AND d.unit_id = pt.unit_id \
+                 AND d.role < pt.role){wh} ORDER BY pt.case_id DESC LIMIT {limit}) x",
+                p.push(*u)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ")
 }
 
 /// The WHERE conditions of a list query: the caller's scope, then every filter.
@@ -861,15 +902,8 @@ fn conditions(engine: Engine, f: &ScopeFilter, q: &ListQuery, p: &mut Params) ->
         let list: Vec<String> = q.tenants.iter().map(|t| p.push(t.clone())).collect();
         wh.push(format!("c.tenant IN ({})", list.join(", ")));
     }
-    if q.via_parties && f.ranges.is_empty() && f.owner.is_none() && !f.units.is_empty() {
-        // Unit-scoped grants on small units only (a grid worker): their few thousand cases are
-        // found from the parties index rather than by probing a district's newest cases.
-        let list: Vec<String> = f.units.iter().map(|u| p.push(*u)).collect();
-        wh.push(format!(
-            "c.id IN (SELECT pt.case_id FROM case_parties pt WHERE pt.unit_id IN ({}))",
-            list.join(", ")
-        ));
-    } else {
+    // When the list is found through the parties ([`via_parties`]), they are its scope.
+    if driving_units(f, q).is_none() {
         let party = scope_sql(f, "pt.unit_path", "pt.unit_id", None, p);
         let own = match f.owner {
             Some(o) => format!(" OR c.created_by = {}", p.push(o)),
