@@ -470,7 +470,7 @@ pub async fn organisations(
         .into_iter()
         .map(|o| {
             let grid = names.of(o.unit_id);
-            let o = super::things::organisation_view(o);
+            let o = super::things::organisation_view_for(p, o);
             vec![
                 o.name,
                 o.kind_label,

@@ -527,6 +527,16 @@ pub struct OrganisationView {
     pub version: i64,
 }
 
+/// The view `p` gets: a department token granted no `phone` field sees no contact phone, not
+/// even masked (as with residents' phones).
+pub fn organisation_view_for(p: &Principal, o: OrganisationRow) -> OrganisationView {
+    let mut v = organisation_view(o);
+    if !p.reads(linli_domain::registry::ResidentField::Phone) {
+        v.contact_phone = String::new();
+    }
+    v
+}
+
 pub fn organisation_view(o: OrganisationRow) -> OrganisationView {
     OrganisationView {
         kind_label: OrganisationKind::parse(&o.kind)
@@ -731,7 +741,12 @@ pub async fn list_organisations(
     let next = (rows.len() as i64 == q.limit)
         .then(|| rows.last().map(|r| r.id))
         .flatten();
-    Ok((rows.into_iter().map(organisation_view).collect(), next))
+    Ok((
+        rows.into_iter()
+            .map(|o| organisation_view_for(p, o))
+            .collect(),
+        next,
+    ))
 }
 
 /// A grid an organisation is in or serves.
@@ -783,7 +798,7 @@ async fn organisation_detail(
     let writable = may_write(p, o.unit_id, &o.unit_path);
     let unmaskable = may_unmask(p, o.unit_id, &o.unit_path);
     Ok(OrganisationDetail {
-        organisation: organisation_view(o),
+        organisation: organisation_view_for(p, o),
         unit_name,
         buildings,
         grids,
