@@ -1,5 +1,6 @@
-//! Lists to Excel (导出): a filtered resident or building list as an .xlsx workbook, masked
-//! exactly as the list shows it, and audited.
+//! Lists to Excel (导出): a filtered resident, building, organisation or component list as an
+//! .xlsx workbook, masked exactly as the list shows it, and audited — every kind through
+//! [`deliver`] (workbook, 说明 sheet, audit row, file name).
 //!
 //! The export reads the same repository query as the page (so it holds the same rows, in the
 //! same order, within the same scope), in pages of [`CHUNK`], and refuses a result larger than
@@ -39,7 +40,14 @@ struct Table {
     name: &'static str,
     header: &'static [(&'static str, f64)],
     rows: Vec<Vec<String>>,
+    /// What the 说明 sheet says about the personal data in it.
+    note: &'static str,
 }
+
+const PERSONAL_NOTE: &str = "姓名、身份证号码、联系电话已脱敏。本文件含个人信息，仅限履职使用，不得外传；导出已记入审计日志。";
+const CONTACT_NOTE: &str =
+    "联系人姓名、联系电话已脱敏。本文件含个人信息，仅限履职使用，不得外传；导出已记入审计日志。";
+const PLAIN_NOTE: &str = "本清单不含个人信息，仅限履职使用；导出已记入审计日志。";
 
 fn workbook(t: &Table, about: &[(&str, String)]) -> Result<Vec<u8>> {
     let fail = |e: XlsxError| AppError::Internal(format!("xlsx export: {e}"));
@@ -158,6 +166,7 @@ fn about(
     app: &App,
     p: &Principal,
     what: &str,
+    note: &str,
     filters: &[(&str, String)],
     rows: usize,
 ) -> Vec<(&'static str, String)> {
@@ -178,11 +187,7 @@ fn about(
             },
         ),
         ("行数", rows.to_string()),
-        (
-            "说明",
-            "姓名、身份证号码、联系电话已脱敏。本文件含个人信息，仅限履职使用，不得外传；导出已记入审计日志。"
-                .into(),
-        ),
+        ("说明", note.to_string()),
     ]
 }
 
@@ -197,7 +202,7 @@ async fn deliver(
     filters: &[(&'static str, String)],
 ) -> Result<Export> {
     let n = t.rows.len();
-    let bytes = workbook(&t, &about(app, p, what, filters, n))?;
+    let bytes = workbook(&t, &about(app, p, what, t.note, filters, n))?;
     audit(app, p, action, unit.unwrap_or(p.unit_id), filters, n).await?;
     Ok(Export {
         bytes,
@@ -293,6 +298,7 @@ pub async fn residents(app: &App, p: &Principal, f: &ListFilter) -> Result<Expor
         name: "居民",
         header: RESIDENT_COLUMNS,
         rows,
+        note: PERSONAL_NOTE,
     };
     deliver(
         app,
@@ -379,6 +385,225 @@ pub async fn buildings(
         name: "楼栋",
         header: BUILDING_COLUMNS,
         rows,
+        note: PLAIN_NOTE,
     };
     deliver(app, p, t, "楼栋清单", "building.export", f.unit, &filters).await
+}
+
+/// Read a list in pages of [`CHUNK`] (keyset on the id, newest first) until it ends, refusing
+/// more than [`MAX_ROWS`] rows before turning them into cells.
+async fn read_all<R, F, Fut>(what: &str, id_of: impl Fn(&R) -> Uuid, mut page: F) -> Result<Vec<R>>
+where
+    F: FnMut(Option<Uuid>) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<R>>>,
+{
+    let mut out: Vec<R> = Vec::new();
+    let mut before = None;
+    loop {
+        let found = page(before).await?;
+        let full = found.len() as i64 == CHUNK;
+        if out.len() + found.len() > MAX_ROWS as usize {
+            return Err(too_many(out.len() as i64 + found.len() as i64, what));
+        }
+        before = found.last().map(&id_of);
+        out.extend(found);
+        if !full || before.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+fn push_filter(out: &mut Vec<(&'static str, String)>, key: &'static str, v: Option<String>) {
+    if let Some(v) = v.filter(|v| !v.trim().is_empty()) {
+        out.push((key, v.trim().to_string()));
+    }
+}
+
+const ORGANISATION_COLUMNS: &[(&str, f64)] = &[
+    ("组织名称", 30.0),
+    ("类型", 12.0),
+    ("地址", 36.0),
+    ("联系人", 10.0),
+    ("联系电话", 14.0),
+    ("成员人数", 8.0),
+    ("所在网格", 24.0),
+    ("更新时间", 18.0),
+];
+
+/// The organisations of a filtered list as a workbook, the contact masked as in the list.
+/// Needs `registry.read` and `registry.export`; audited (`organisation.export`).
+pub async fn organisations(
+    app: &App,
+    p: &Principal,
+    f: &super::things::OrganisationFilter,
+) -> Result<Export> {
+    p.require(Permission::RegistryRead)?;
+    p.require(Permission::RegistryExport)?;
+    let mut q = super::things::organisation_query(app, p, f).await?;
+    q.limit = CHUNK;
+    let scope = p.authz.filter(Permission::RegistryRead);
+    let found = read_all(
+        "组织",
+        |o: &repo::OrganisationRow| o.id,
+        |before| {
+            let q = linli_store::repo::registry_things::OrganisationQuery {
+                before,
+                ..q.clone()
+            };
+            let scope = &scope;
+            async move {
+                Ok(
+                    linli_store::repo::registry_things::list_organisations(&app.db, scope, &q)
+                        .await?,
+                )
+            }
+        },
+    )
+    .await?;
+    let mut names = UnitNames {
+        app,
+        p,
+        known: HashMap::new(),
+    };
+    names.fill(found.iter().map(|o| o.unit_id)).await?;
+    let rows = found
+        .into_iter()
+        .map(|o| {
+            let grid = names.of(o.unit_id);
+            let o = super::things::organisation_view_for(p, o);
+            vec![
+                o.name,
+                o.kind_label,
+                o.address,
+                o.contact_name,
+                o.contact_phone,
+                o.member_count.map(|n| n.to_string()).unwrap_or_default(),
+                grid,
+                o.updated_at,
+            ]
+        })
+        .collect();
+    let mut filters: Vec<(&'static str, String)> = Vec::new();
+    if let Some(u) = f.unit {
+        filters.push(("unit", u.to_string()));
+    }
+    push_filter(&mut filters, "kind", q.kind.clone());
+    push_filter(&mut filters, "name", q.name.clone());
+    let t = Table {
+        name: "组织",
+        header: ORGANISATION_COLUMNS,
+        rows,
+        note: CONTACT_NOTE,
+    };
+    deliver(
+        app,
+        p,
+        t,
+        "组织清单",
+        "organisation.export",
+        f.unit,
+        &filters,
+    )
+    .await
+}
+
+const COMPONENT_COLUMNS: &[(&str, f64)] = &[
+    ("标识码", 20.0),
+    ("名称", 14.0),
+    ("大类", 10.0),
+    ("小类代码", 8.0),
+    ("小类", 12.0),
+    ("状态", 8.0),
+    ("权属部门", 20.0),
+    ("地址", 30.0),
+    ("所在网格", 24.0),
+    ("纬度", 12.0),
+    ("经度", 12.0),
+    ("更新时间", 18.0),
+];
+
+/// The components of a filtered list as a workbook (no personal data; audited all the same,
+/// `component.export`). Needs `registry.read` and `registry.export`.
+pub async fn components(
+    app: &App,
+    p: &Principal,
+    f: &super::things::ComponentFilter,
+) -> Result<Export> {
+    p.require(Permission::RegistryRead)?;
+    p.require(Permission::RegistryExport)?;
+    let mut q = super::things::component_query(app, p, f).await?;
+    q.limit = CHUNK;
+    let scope = p.authz.filter(Permission::RegistryRead);
+    let found = read_all(
+        "部件",
+        |c: &repo::ComponentRow| c.id,
+        |before| {
+            let q = linli_store::repo::registry_things::ComponentQuery {
+                before,
+                ..q.clone()
+            };
+            let scope = &scope;
+            async move {
+                Ok(linli_store::repo::registry_things::list_components(&app.db, scope, &q).await?)
+            }
+        },
+    )
+    .await?;
+    let mut names = UnitNames {
+        app,
+        p,
+        known: HashMap::new(),
+    };
+    names.fill(found.iter().map(|c| c.unit_id)).await?;
+    // Owners are departments, outside a community's unit tree: read by id (names only).
+    let mut owners: HashMap<Uuid, String> = HashMap::new();
+    for o in found.iter().filter_map(|c| c.owner_id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = owners.entry(o) {
+            slot.insert(
+                crate::units::get(app, o)
+                    .await?
+                    .map(|u| u.name)
+                    .unwrap_or_default(),
+            );
+        }
+    }
+    let rows = found
+        .into_iter()
+        .map(|c| {
+            let grid = names.of(c.unit_id);
+            let owner = c
+                .owner_id
+                .and_then(|o| owners.get(&o).cloned())
+                .unwrap_or_default();
+            let c = super::things::component_view(c);
+            vec![
+                c.code,
+                c.name,
+                c.major_name,
+                c.class_code,
+                c.class_name,
+                c.state_label,
+                owner,
+                c.address,
+                grid,
+                c.lat.map(|v| format!("{v:.6}")).unwrap_or_default(),
+                c.lng.map(|v| format!("{v:.6}")).unwrap_or_default(),
+                c.updated_at,
+            ]
+        })
+        .collect();
+    let mut filters: Vec<(&'static str, String)> = Vec::new();
+    if let Some(u) = f.unit {
+        filters.push(("unit", u.to_string()));
+    }
+    push_filter(&mut filters, "class", q.class_prefix.clone());
+    push_filter(&mut filters, "state", q.state.clone());
+    push_filter(&mut filters, "code", q.code_prefix.clone());
+    let t = Table {
+        name: "部件",
+        header: COMPONENT_COLUMNS,
+        rows,
+        note: PLAIN_NOTE,
+    };
+    deliver(app, p, t, "部件清单", "component.export", f.unit, &filters).await
 }

@@ -194,6 +194,9 @@ pub struct HouseholdFilter {
     pub unit: Option<Uuid>,
     /// Only the households in this building's houses.
     pub building: Option<Uuid>,
+    /// 户号 or address: the house number (房号), building name or building address starts
+    /// with this (at most 50 characters).
+    pub q: Option<String>,
     pub before: Option<Uuid>,
     pub limit: Option<i64>,
 }
@@ -203,6 +206,8 @@ pub struct HouseholdFilter {
 pub struct HouseholdItem {
     pub household: HouseholdView,
     pub house: Option<HouseRef>,
+    /// The building the house is in, by name (empty when unknown or out of sight).
+    pub building_name: String,
     /// Masked, or empty when no head is registered.
     pub head_name: String,
     pub members: usize,
@@ -229,6 +234,11 @@ pub async fn list(
             tenant: tenant.clone(),
             under: unit.map(|u| u.path),
             building_id: f.building,
+            place_prefix: f
+                .q
+                .as_deref()
+                .map(|s| s.trim().chars().take(50).collect::<String>())
+                .filter(|s| !s.is_empty()),
             before: f.before,
             limit,
         },
@@ -255,10 +265,11 @@ pub async fn list(
             .find(|m| m.relation == Relation::Head.key())
             .map(|m| pi::mask_name(&m.name))
             .unwrap_or_default();
-        let (house, _) = house_ref(app, p, &tenant, h.house_id, &mut seen).await?;
+        let (house, building_name) = house_ref(app, p, &tenant, h.house_id, &mut seen).await?;
         out.push(HouseholdItem {
             household: view(h),
             house,
+            building_name,
             head_name,
             members: active.len(),
         });

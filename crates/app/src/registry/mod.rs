@@ -15,7 +15,9 @@
 //! Protection is a property of the store, not of each screen: ID numbers, phones and sensitive
 //! tags are sealed or blind-indexed before they reach the repository, and every view this module
 //! returns carries only masked values ([`crate::pi`]). The full values leave only through
-//! [`residents::unmask`], which needs `registry.unmask`, a stated reason, and writes an audit row.
+//! [`residents::unmask`] and [`things::unmask_contact`] (an organisation's contact), which need
+//! `registry.unmask` and a stated reason ([`reason`]), and write their audit row through
+//! [`audit_reveal`].
 
 pub mod demo;
 pub mod export;
@@ -199,6 +201,43 @@ pub async fn ensure_tags(app: &App) -> Result<()> {
         )
         .await?;
     }
+    Ok(())
+}
+
+/// A stated reason for seeing full values: 4–200 characters (it is kept in the audit trail).
+pub(crate) fn reason(raw: &str) -> Result<String> {
+    let r = raw.trim();
+    let n = r.chars().count();
+    if !(4..=200).contains(&n) {
+        return Err(crate::AppError::invalid(
+            "reason_required",
+            "请说明查看完整信息的理由（4–200 字）",
+        ));
+    }
+    Ok(r.to_string())
+}
+
+/// The audit row of a reveal: who saw the full values of which row, and why — never the
+/// values. Every path that shows full values (a resident's unmask and copy, an organisation's
+/// contact) writes it before returning them.
+pub(crate) async fn audit_reveal(
+    app: &App,
+    p: &crate::Principal,
+    action: &str,
+    kind: &str,
+    id: uuid::Uuid,
+    why: &str,
+) -> Result<()> {
+    let now = app.now();
+    write_tx!(app, |tx| {
+        crate::audit::record(
+            &mut tx,
+            now,
+            p.into(),
+            crate::audit::Event::ok(action, kind, id).reason(why),
+        )
+        .await?;
+    })?;
     Ok(())
 }
 

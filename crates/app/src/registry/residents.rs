@@ -18,7 +18,9 @@ use serde::Serialize;
 use time::Date;
 use uuid::Uuid;
 
-use super::{MAX_PAGE, RESIDENT_ID_NUMBER, RESIDENT_PHONE, TagBook, TagView, text_field, today};
+use super::{
+    MAX_PAGE, RESIDENT_ID_NUMBER, RESIDENT_PHONE, TagBook, TagView, reason, text_field, today,
+};
 use crate::audit::{Event, record};
 use crate::{App, AppError, Principal, Result, pi};
 
@@ -706,19 +708,6 @@ pub async fn get(app: &App, p: &Principal, id: Uuid) -> Result<ResidentDetail> {
     })
 }
 
-/// A stated reason: 4–200 characters (it is kept in the audit trail).
-fn reason(raw: &str) -> Result<String> {
-    let r = raw.trim();
-    let n = r.chars().count();
-    if !(4..=200).contains(&n) {
-        return Err(AppError::invalid(
-            "reason_required",
-            "请说明查看完整信息的理由（4–200 字）",
-        ));
-    }
-    Ok(r.to_string())
-}
-
 /// Open a resident's ID number and phone for `p`, and record why in the audit trail (the
 /// values never enter it). Every path that shows full values goes through here.
 async fn reveal(
@@ -733,16 +722,7 @@ async fn reveal(
         Some(b) => app.keys.open(RESIDENT_PHONE, r.id, b)?,
         None => String::new(),
     };
-    let now = app.now();
-    write_tx!(app, |tx| {
-        record(
-            &mut tx,
-            now,
-            p.into(),
-            Event::ok(action, "resident", r.id).reason(why),
-        )
-        .await?;
-    })?;
+    super::audit_reveal(app, p, action, "resident", r.id, why).await?;
     Ok((id_number, phone))
 }
 

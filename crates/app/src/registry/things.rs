@@ -325,12 +325,13 @@ fn class_prefix(raw: &str) -> Result<String> {
     ))
 }
 
-/// A page of components within scope, newest first.
-pub async fn list_components(
+/// The repository query of a component list (the page and its export read the same rows):
+/// the filters validated, the range from [`super::list_range`].
+pub(crate) async fn component_query(
     app: &App,
     p: &Principal,
     f: &ComponentFilter,
-) -> Result<(Vec<ComponentView>, Option<Uuid>)> {
+) -> Result<ComponentQuery> {
     p.require(Permission::RegistryRead)?;
     let (tenant, unit) = super::list_range(app, p, f.unit).await?;
     let code = f.code.as_deref().map(str::trim).filter(|c| !c.is_empty());
@@ -350,22 +351,27 @@ pub async fn list_components(
         Some(c) => Some(class_prefix(c)?),
         None => None,
     };
-    let limit = f.limit.unwrap_or(50).clamp(1, MAX_PAGE);
-    let rows = things::list_components(
-        &app.db,
-        &p.authz.filter(Permission::RegistryRead),
-        &ComponentQuery {
-            tenant,
-            under: unit.map(|u| u.path),
-            class_prefix: class,
-            state,
-            code_prefix: code.map(String::from),
-            before: f.before,
-            limit,
-        },
-    )
-    .await?;
-    let next = (rows.len() as i64 == limit)
+    Ok(ComponentQuery {
+        tenant,
+        under: unit.map(|u| u.path),
+        class_prefix: class,
+        state,
+        code_prefix: code.map(String::from),
+        before: f.before,
+        limit: f.limit.unwrap_or(50).clamp(1, MAX_PAGE),
+    })
+}
+
+/// A page of components within scope, newest first.
+pub async fn list_components(
+    app: &App,
+    p: &Principal,
+    f: &ComponentFilter,
+) -> Result<(Vec<ComponentView>, Option<Uuid>)> {
+    let q = component_query(app, p, f).await?;
+    let rows =
+        things::list_components(&app.db, &p.authz.filter(Permission::RegistryRead), &q).await?;
+    let next = (rows.len() as i64 == q.limit)
         .then(|| rows.last().map(|r| r.id))
         .flatten();
     Ok((rows.into_iter().map(component_view).collect(), next))
@@ -519,6 +525,16 @@ pub struct OrganisationView {
     pub member_count: Option<i64>,
     pub updated_at: String,
     pub version: i64,
+}
+
+/// The view `p` gets: a department token granted no `phone` field sees no contact phone, not
+/// even masked (as with residents' phones).
+pub fn organisation_view_for(p: &Principal, o: OrganisationRow) -> OrganisationView {
+    let mut v = organisation_view(o);
+    if !p.reads(linli_domain::registry::ResidentField::Phone) {
+        v.contact_phone = String::new();
+    }
+    v
 }
 
 pub fn organisation_view(o: OrganisationRow) -> OrganisationView {
@@ -684,39 +700,53 @@ pub struct OrganisationFilter {
     pub limit: Option<i64>,
 }
 
-pub async fn list_organisations(
+/// The repository query of an organisation list (the page and its export read the same rows).
+pub(crate) async fn organisation_query(
     app: &App,
     p: &Principal,
     f: &OrganisationFilter,
-) -> Result<(Vec<OrganisationView>, Option<Uuid>)> {
+) -> Result<OrganisationQuery> {
     p.require(Permission::RegistryRead)?;
     let (tenant, unit) = super::list_range(app, p, f.unit).await?;
     let kind = match f.kind.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(k) => Some(parse_kind(k)?.key().to_string()),
         None => None,
     };
-    let limit = f.limit.unwrap_or(50).clamp(1, MAX_PAGE);
-    let rows = things::list_organisations(
-        &app.db,
-        &p.authz.filter(Permission::RegistryRead),
-        &OrganisationQuery {
-            tenant,
-            under: unit.map(|u| u.path),
-            kind,
-            name: f
-                .name
-                .as_deref()
-                .map(|s| s.trim().chars().take(50).collect::<String>())
-                .filter(|s| !s.is_empty()),
-            before: f.before,
-            limit,
-        },
-    )
-    .await?;
-    let next = (rows.len() as i64 == limit)
+    Ok(OrganisationQuery {
+        tenant,
+        under: unit.map(|u| u.path),
+        kind,
+        name: name_filter(f),
+        before: f.before,
+        limit: f.limit.unwrap_or(50).clamp(1, MAX_PAGE),
+    })
+}
+
+/// The name filter as the query uses it: trimmed, at most 50 characters, empty is none.
+pub(crate) fn name_filter(f: &OrganisationFilter) -> Option<String> {
+    f.name
+        .as_deref()
+        .map(|s| s.trim().chars().take(50).collect::<String>())
+        .filter(|s| !s.is_empty())
+}
+
+pub async fn list_organisations(
+    app: &App,
+    p: &Principal,
+    f: &OrganisationFilter,
+) -> Result<(Vec<OrganisationView>, Option<Uuid>)> {
+    let q = organisation_query(app, p, f).await?;
+    let rows =
+        things::list_organisations(&app.db, &p.authz.filter(Permission::RegistryRead), &q).await?;
+    let next = (rows.len() as i64 == q.limit)
         .then(|| rows.last().map(|r| r.id))
         .flatten();
-    Ok((rows.into_iter().map(organisation_view).collect(), next))
+    Ok((
+        rows.into_iter()
+            .map(|o| organisation_view_for(p, o))
+            .collect(),
+        next,
+    ))
 }
 
 /// A grid an organisation is in or serves.
@@ -736,6 +766,8 @@ pub struct OrganisationDetail {
     pub grids: Vec<GridName>,
     /// Whether the reader may change it.
     pub writable: bool,
+    /// Whether the reader may see the contact in full (`registry.unmask` over its unit).
+    pub unmaskable: bool,
 }
 
 async fn organisation_detail(
@@ -764,12 +796,14 @@ async fn organisation_detail(
         .unwrap_or_default();
     let buildings = rows.into_iter().map(super::places::view).collect();
     let writable = may_write(p, o.unit_id, &o.unit_path);
+    let unmaskable = may_unmask(p, o.unit_id, &o.unit_path);
     Ok(OrganisationDetail {
-        organisation: organisation_view(o),
+        organisation: organisation_view_for(p, o),
         unit_name,
         buildings,
         grids,
         writable,
+        unmaskable,
     })
 }
 
@@ -789,6 +823,74 @@ async fn load_organisation(
 pub async fn get_organisation(app: &App, p: &Principal, id: Uuid) -> Result<OrganisationDetail> {
     let o = load_organisation(app, p, Permission::RegistryRead, id).await?;
     organisation_detail(app, p, o).await
+}
+
+/// An organisation's contact in full, for a holder of `registry.unmask` who gave a reason.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OrganisationContact {
+    pub contact_name: String,
+    /// Empty when none is registered.
+    pub contact_phone: String,
+}
+
+/// The contact's full name and phone, for a holder of `registry.unmask` over the
+/// organisation's unit who states why; audited (`organisation.unmask`) with the reason and
+/// never the values, through the same path as a resident's unmasking.
+pub async fn unmask_contact(
+    app: &App,
+    p: &Principal,
+    id: Uuid,
+    why: &str,
+) -> Result<OrganisationContact> {
+    p.require(Permission::RegistryUnmask)?;
+    // A department's token granted no phones sees none, masked or full.
+    if !p.reads(linli_domain::registry::ResidentField::Phone) {
+        return Err(AppError::Forbidden);
+    }
+    let why = super::reason(why)?;
+    let o = load_organisation(app, p, Permission::RegistryUnmask, id).await?;
+    let contact_phone = match &o.contact_phone {
+        Some(b) => app.keys.open(ORGANISATION_PHONE, o.id, b)?,
+        None => String::new(),
+    };
+    super::audit_reveal(app, p, "organisation.unmask", "organisation", o.id, &why).await?;
+    Ok(OrganisationContact {
+        contact_name: o.contact_name,
+        contact_phone,
+    })
+}
+
+/// Whether `p` may see this organisation's contact in full (the console shows the form only
+/// then).
+pub fn may_unmask(p: &Principal, unit_id: Uuid, unit_path: &str) -> bool {
+    p.reads(linli_domain::registry::ResidentField::Phone)
+        && p.authz.allows(
+            Permission::RegistryUnmask,
+            Target {
+                unit_id,
+                unit_path,
+                owner: None,
+            },
+        )
+}
+
+/// The departments a component's owner (权属部门) may be chosen from: the active departments
+/// of the caller's district, by name (not personal data; the form's choice list).
+pub async fn owner_choices(app: &App, p: &Principal) -> Result<Vec<GridName>> {
+    let tenant = tenant_of_path(&p.unit_path);
+    let Some(district) = linli_store::repo::org::get_by_code(&app.db, &tenant).await? else {
+        return Ok(vec![]);
+    };
+    let all = linli_domain::auth::ScopeFilter::everything();
+    Ok(linli_store::repo::org::children(&app.db, district.id, &all)
+        .await?
+        .into_iter()
+        .filter(|c| c.unit.active && c.unit.kind == OrgKind::Department)
+        .map(|c| GridName {
+            id: c.unit.id,
+            name: c.unit.name,
+        })
+        .collect())
 }
 
 /// A change to an organisation: any of the fields, with the version read. `building_ids`

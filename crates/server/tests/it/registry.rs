@@ -883,6 +883,40 @@ async fn department_tokens_read_only_the_granted_fields_and_units() {
     assert_eq!(status, 200);
     let rows = sheet_cells(&bytes);
     assert!(rows[1..].iter().all(|r| r[3].is_empty() && r[4].is_empty()));
+    // Organisations' contact phones are phones too: not granted, not shown, not even masked,
+    // in the list, the page and the export; and no unmasking through a token.
+    let r = community
+        .post(
+            "/api/v1/organisations",
+            json!({"kind": "物业公司", "name": "令牌测试物业", "unit_id": grid1,
+                   "contact_name": "王经理", "contact_phone": "13912340009"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let oid = r.body["organisation"]["id"].as_str().unwrap().to_string();
+    let r = bot
+        .get(&format!("/api/v1/organisations?unit={grid1}"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let items = r.body["items"].as_array().unwrap();
+    assert!(items.iter().any(|i| i["id"] == oid.as_str()));
+    assert!(items.iter().all(|i| i["contact_phone"] == ""), "{}", r.text);
+    let r = bot.get(&format!("/api/v1/organisations/{oid}")).await;
+    assert_eq!(r.body["organisation"]["contact_phone"], "");
+    assert_eq!(r.body["unmaskable"], false);
+    let (status, _, bytes) = bot
+        .download(&format!("/api/v1/organisations/export?unit={grid1}"), None)
+        .await;
+    assert_eq!(status, 200);
+    let rows = sheet_cells(&bytes);
+    assert!(rows[1..].iter().all(|r| r[4].is_empty()), "{rows:?}");
+    let r = bot
+        .post(
+            &format!("/api/v1/organisations/{oid}/unmask"),
+            json!({"reason": "核实物业联系方式"}),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
 }
 
 async fn status(c: &Client, id: &str) -> Value {

@@ -632,3 +632,705 @@ async fn console_pages_list_and_show_things_organisations_and_households() {
         assert_eq!(y.get_html(&path).await.status, 404, "{path}");
     }
 }
+
+/// An organisation with a contact, registered by the community in grid01.
+async fn organisation_in_grid1(t: &TestApp, c: &Client, name: &str) -> String {
+    let grid1 = t.unit_id(GRID1).await;
+    let r = c
+        .post(
+            "/api/v1/organisations",
+            json!({"kind": "物业公司", "name": name, "unit_id": grid1,
+                   "contact_name": "王经理", "contact_phone": PHONE, "member_count": 12}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.body["organisation"]["id"].as_str().unwrap().to_string()
+}
+
+/// The cells of an exported workbook's first sheet.
+fn sheet(bytes: &[u8]) -> Vec<Vec<String>> {
+    assert!(bytes.starts_with(b"PK\x03\x04"), "an xlsx (zip) file");
+    linli_app::sheet::xlsx_rows(bytes)
+        .unwrap()
+        .into_iter()
+        .map(|(_, cells)| cells)
+        .collect()
+}
+
+#[tokio::test]
+async fn organisation_and_component_exports_are_masked_scoped_and_audited() {
+    let t = spawn_app().await;
+    let c = t.login("duofuxiang").await;
+    let grid1 = t.unit_id(GRID1).await;
+    let oid = organisation_in_grid1(&t, &c, "多福导出物业").await;
+    let r = c
+        .post(
+            "/api/v1/components",
+            json!({"code": "1101010118900007", "unit_id": grid1, "address": "多福巷 7 号",
+                   "owner_id": t.unit_id("110101B01").await}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+
+    // Organisations: the list's rows, the contact masked, nothing in full.
+    let (status, headers, bytes) = c
+        .download(
+            &format!("/api/v1/organisations/export?unit={grid1}&kind=物业公司"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+    assert_eq!(headers["cache-control"], "no-store");
+    assert!(
+        headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("filename*=UTF-8''%E7%BB%84%E7%BB%87-"),
+        "{headers:?}"
+    );
+    let rows = sheet(&bytes);
+    assert_eq!(
+        rows[0][..5],
+        ["组织名称", "类型", "地址", "联系人", "联系电话"]
+    );
+    let listed = c
+        .get(&format!(
+            "/api/v1/organisations?unit={grid1}&kind=物业公司&limit=200"
+        ))
+        .await;
+    assert_eq!(rows.len() - 1, ids(&listed.body).len(), "the list's rows");
+    let ours = rows
+        .iter()
+        .find(|r| r[0] == "多福导出物业")
+        .expect("ours is exported");
+    assert_eq!(
+        (ours[3].as_str(), ours[4].as_str(), ours[5].as_str()),
+        ("王**", "139****0001", "12")
+    );
+    assert!(
+        !rows
+            .iter()
+            .flatten()
+            .any(|c| c.contains(PHONE) || c.contains("王经理"))
+    );
+
+    // Components: the filters of the list (class, state, code prefix) apply.
+    let (status, _, bytes) = c
+        .download(
+            &format!("/api/v1/components/export?unit={grid1}&class=0118&state=good"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let rows = sheet(&bytes);
+    assert_eq!(rows[0][0], "标识码");
+    let ours = rows
+        .iter()
+        .find(|r| r[0] == "1101010118900007")
+        .expect("ours is exported");
+    assert_eq!(ours[1], "路灯");
+    assert_eq!(ours[6], "城市管理委员会");
+    assert!(rows[1..].iter().all(|r| r[3] == "0118"), "{rows:?}");
+    let (_, _, bytes) = c
+        .download("/api/v1/components/export?state=damaged", None)
+        .await;
+    assert!(!sheet(&bytes).iter().any(|r| r[0] == "1101010118900007"));
+    let r = c.get("/api/v1/components/export?class=abc").await;
+    assert_eq!((r.status, r.key()), (422, "invalid_class"));
+    let r = c.get("/api/v1/organisations/export?kind=nope").await;
+    assert_eq!((r.status, r.key()), (422, "invalid_kind"));
+
+    // Each export is audited with its filters and row count, never with values.
+    let auditor = t.login("auditor").await;
+    let a = auditor
+        .get("/api/v1/audit?action=organisation.export")
+        .await;
+    assert_eq!(a.body["items"].as_array().unwrap().len(), 1, "{}", a.text);
+    assert!(a.text.contains("property_company"), "{}", a.text);
+    assert!(!a.text.contains(PHONE));
+    let a = auditor.get("/api/v1/audit?action=component.export").await;
+    assert_eq!(a.body["items"].as_array().unwrap().len(), 2, "{}", a.text);
+
+    // Out of reach: a grid worker may not export; the neighbouring community cannot name
+    // grid01, and its own exports hold none of grid01's rows.
+    let g1 = t.login("grid01").await;
+    for path in [
+        "/api/v1/organisations/export".to_string(),
+        "/api/v1/components/export".into(),
+    ] {
+        let (status, _, _) = g1.download(&path, None).await;
+        assert_eq!(status, 403, "{path}");
+    }
+    let yinsi = t.login("yinsi").await;
+    for path in [
+        format!("/api/v1/organisations/export?unit={grid1}"),
+        format!("/api/v1/components/export?unit={grid1}"),
+    ] {
+        let (status, _, _) = yinsi.download(&path, None).await;
+        assert_eq!(status, 404, "{path}");
+    }
+    let (status, _, bytes) = yinsi.download("/api/v1/organisations/export", None).await;
+    assert_eq!(status, 200);
+    assert!(!sheet(&bytes).iter().any(|r| r[0] == "多福导出物业"));
+    let (status, _, bytes) = yinsi.download("/api/v1/components/export", None).await;
+    assert_eq!(status, 200);
+    assert!(!sheet(&bytes).iter().any(|r| r[0] == "1101010118900007"));
+
+    // The console's 导出 Excel buttons carry the list's filters.
+    let cc = crate::console::console_login(&t, "duofuxiang").await;
+    let list = cc
+        .get_html(&format!(
+            "/console/registry/organisations?unit={grid1}&kind=property_company"
+        ))
+        .await;
+    assert_eq!(
+        crate::console::count(&list.text, "form.organisation-export"),
+        1
+    );
+    assert_eq!(
+        attr(
+            &list.text,
+            "form.organisation-export input[name=kind]",
+            "value"
+        )
+        .as_deref(),
+        Some("property_company")
+    );
+    let csrf = attr(
+        &list.text,
+        "form.organisation-export input[name=csrf]",
+        "value",
+    )
+    .unwrap();
+    let r = cc
+        .http
+        .post(format!("{}/console/registry/organisations/export", cc.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("unit", grid1.as_str()),
+            ("kind", "property_company"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().await.unwrap();
+    assert!(sheet(&bytes).iter().any(|r| r[0] == "多福导出物业"));
+    let list = cc
+        .get_html(&format!("/console/registry/components?unit={grid1}"))
+        .await;
+    assert_eq!(
+        crate::console::count(&list.text, "form.component-export"),
+        1
+    );
+    let r = cc
+        .post_form(
+            "/console/registry/components/export",
+            &[("csrf", &csrf), ("class", "abc")],
+        )
+        .await;
+    assert_eq!(
+        r.status, 422,
+        "a refused export shows the list with the reason"
+    );
+    assert!(r.text.contains("部件类别应为"), "{}", r.text);
+    let gc = crate::console::console_login(&t, "grid01").await;
+    let list = gc.get_html("/console/registry/organisations").await;
+    assert_eq!(
+        crate::console::count(&list.text, "form.organisation-export"),
+        0
+    );
+    let _ = oid;
+}
+
+#[tokio::test]
+async fn organisation_contacts_are_revealed_only_with_permission_and_a_reason() {
+    let t = spawn_app().await;
+    let c = t.login("duofuxiang").await;
+    let oid = organisation_in_grid1(&t, &c, "多福巷物业").await;
+    let path = format!("/api/v1/organisations/{oid}/unmask");
+
+    // A grid worker of the same grid reads it but may not unmask: 403.
+    let g1 = t.login("grid01").await;
+    let r = g1.get(&format!("/api/v1/organisations/{oid}")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["unmaskable"], false);
+    let r = g1.post(&path, json!({"reason": "核实物业联系方式"})).await;
+    assert_eq!((r.status, r.key()), (403, "forbidden"), "{}", r.text);
+    // No reason, or too short a one: 422.
+    for reason in ["", "  ", "看看"] {
+        let r = c.post(&path, json!({"reason": reason})).await;
+        assert_eq!(
+            (r.status, r.key()),
+            (422, "reason_required"),
+            "{reason:?}: {}",
+            r.text
+        );
+    }
+    // The neighbouring community may unmask, but not here: 404.
+    let yinsi = t.login("yinsi").await;
+    let r = yinsi
+        .post(&path, json!({"reason": "核实物业联系方式"}))
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    // With the permission and a reason: the full values.
+    let r = c.get(&format!("/api/v1/organisations/{oid}")).await;
+    assert_eq!(r.body["unmaskable"], true);
+    let r = c
+        .post(&path, json!({"reason": "通知物业处理楼道堆物"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["contact_name"], "王经理");
+    assert_eq!(r.body["contact_phone"], PHONE);
+    assert_eq!(r.headers["cache-control"], "no-store");
+
+    // One audit row, for the one that succeeded: the reason, never the values.
+    let auditor = t.login("auditor").await;
+    let a = auditor
+        .get("/api/v1/audit?action=organisation.unmask")
+        .await;
+    let items = a.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", a.text);
+    assert!(a.text.contains("通知物业处理楼道堆物"), "{}", a.text);
+    assert!(
+        !a.text.contains(PHONE) && !a.text.contains("王经理"),
+        "{}",
+        a.text
+    );
+
+    // The console: the form only for those who may; htmx gets the box, no reason a 422.
+    let cc = crate::console::console_login(&t, "duofuxiang").await;
+    let page = cc
+        .get_html(&format!("/console/registry/organisations/{oid}"))
+        .await;
+    assert_eq!(crate::console::count(&page.text, "form.unmask-form"), 1);
+    assert!(!page.text.contains(PHONE));
+    let csrf = attr(&page.text, "form.unmask-form input[name=csrf]", "value").unwrap();
+    let post = |reason: &'static str| {
+        cc.http
+            .post(format!(
+                "{}/console/registry/organisations/{oid}/unmask",
+                cc.base
+            ))
+            .header("hx-request", "true")
+            .form(&[("csrf", csrf.clone()), ("reason", reason.to_string())])
+            .send()
+    };
+    let r = html(post("").await.unwrap()).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(!r.text.contains(PHONE));
+    let r = html(post("电话通知业委会开会").await.unwrap()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        text_of(&r.text, ".unmasked-contact-phone").as_deref(),
+        Some(PHONE)
+    );
+    let gc = crate::console::console_login(&t, "grid01").await;
+    let page = gc
+        .get_html(&format!("/console/registry/organisations/{oid}"))
+        .await;
+    assert_eq!(page.status, 200);
+    assert_eq!(crate::console::count(&page.text, "form.unmask-form"), 0);
+    let a = auditor
+        .get("/api/v1/audit?action=organisation.unmask")
+        .await;
+    assert_eq!(a.body["items"].as_array().unwrap().len(), 2, "{}", a.text);
+}
+
+#[tokio::test]
+async fn console_forms_register_and_change_organisations_and_components() {
+    let t = spawn_app().await;
+    let grid1 = t.unit_id(GRID1).await;
+    let c = crate::console::console_login(&t, "duofuxiang").await;
+
+    // 组织: 新增 from the list; every bad field gets its own message, nothing is written.
+    let list = c.get_html("/console/registry/organisations").await;
+    let href = attr(&list.text, "a.organisation-new", "href").unwrap();
+    let form = c.get_html(&href).await;
+    assert_eq!(form.status, 200, "{}", form.text);
+    let csrf = attr(
+        &form.text,
+        "form.organisation-form input[name=csrf]",
+        "value",
+    )
+    .unwrap();
+    let before = count(&t, "organisations").await;
+    let r = c
+        .post_form(
+            &href,
+            &[
+                ("csrf", &csrf),
+                ("kind", "property_company"),
+                ("name", " "),
+                ("unit", ""),
+                ("contact_phone", "12x"),
+                ("member_count", "很多"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    for field in ["name", "unit", "contact_phone", "member_count"] {
+        let m = text_of(&r.text, &format!(".field-error[data-field={field}]"));
+        assert!(m.is_some_and(|m| !m.is_empty()), "{field}: {}", r.text);
+    }
+    assert_eq!(
+        attr(&r.text, "select[name=kind] option[selected]", "value").as_deref(),
+        Some("property_company"),
+        "the form keeps what was typed"
+    );
+    // A unit out of scope is the use case's refusal, next to the unit field.
+    let ygrid = t.unit_id(YINSI_GRID).await;
+    let r = c
+        .post_form(
+            &href,
+            &[
+                ("csrf", &csrf),
+                ("kind", "党组织"),
+                ("name", "某支部"),
+                ("unit", &ygrid),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    assert!(text_of(&r.text, ".field-error[data-field=unit]").is_some());
+    assert_eq!(count(&t, "organisations").await, before);
+    let r = c
+        .post_form(
+            &href,
+            &[
+                ("csrf", &csrf),
+                ("kind", "party_organisation"),
+                ("name", "多福巷第一网格党支部"),
+                ("unit", &grid1),
+                ("contact_name", "赵书记"),
+                ("contact_phone", PHONE),
+                ("member_count", "23"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let to = r.headers["location"].to_str().unwrap().to_string();
+    assert!(to.starts_with("/console/registry/organisations/"), "{to}");
+    let page = c.get_html(&to).await;
+    assert_eq!(
+        text_of(&page.text, "td.organisation-name").as_deref(),
+        Some("多福巷第一网格党支部")
+    );
+    assert_eq!(
+        text_of(&page.text, ".organisation-phone").as_deref(),
+        Some("139****0001")
+    );
+    let edit = attr(&page.text, "a.organisation-edit", "href").unwrap();
+
+    // 编辑: the form has the values (the contact only masked); a served building is ticked.
+    let form = c.get_html(&edit).await;
+    assert_eq!(form.status, 200, "{}", form.text);
+    assert!(!form.text.contains(PHONE) && !form.text.contains("赵书记"));
+    assert_eq!(
+        attr(&form.text, "input[name=member_count]", "value").as_deref(),
+        Some("23")
+    );
+    let building = attr(&form.text, "input[name=building]", "value").expect("grid01 buildings");
+    let version = attr(&form.text, "input[name=version]", "value").unwrap();
+    let r = c
+        .post_form(
+            &edit,
+            &[
+                ("csrf", &csrf),
+                ("kind", "party_organisation"),
+                ("name", "多福巷第一网格党支部（改）"),
+                ("unit", &grid1),
+                ("member_count", "25"),
+                ("buildings_shown", "1"),
+                ("building", &building),
+                ("version", &version),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let id = to.rsplit('/').next().unwrap().split('?').next().unwrap();
+    let api = t.login("duofuxiang").await;
+    let d = api.get(&format!("/api/v1/organisations/{id}")).await;
+    assert_eq!(d.body["organisation"]["name"], "多福巷第一网格党支部（改）");
+    assert_eq!(d.body["organisation"]["member_count"], 25);
+    assert_eq!(
+        d.body["organisation"]["contact_phone"], "139****0001",
+        "kept"
+    );
+    assert_eq!(d.body["buildings"][0]["id"], building.as_str());
+    // The same (now stale) version again: 409 with the form and the reason.
+    let r = c
+        .post_form(
+            &edit,
+            &[
+                ("csrf", &csrf),
+                ("kind", "party_organisation"),
+                ("name", "再改"),
+                ("unit", &grid1),
+                ("version", &version),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert!(r.text.contains("已被他人更新"), "{}", r.text);
+    assert_eq!(
+        attr(&r.text, "input[name=name]", "value").as_deref(),
+        Some("再改")
+    );
+
+    // 部件: the code checked per GB/T 30428 next to its field.
+    let list = c.get_html("/console/registry/components").await;
+    let href = attr(&list.text, "a.component-new", "href").unwrap();
+    let form = c.get_html(&href).await;
+    assert_eq!(form.status, 200, "{}", form.text);
+    let dept = attr(
+        &form.text,
+        "select[name=owner] option:nth-child(2)",
+        "value",
+    )
+    .expect("departments to choose from");
+    for (code, lat, message) in [
+        ("", "", "请填写部件标识码"),
+        ("1101010118", "", "16位"),
+        ("1101010918000001", "", "大类"),
+        ("1101010118000009", "北纬", "纬度"),
+    ] {
+        let r = c
+            .post_form(
+                &href,
+                &[
+                    ("csrf", &csrf),
+                    ("code", code),
+                    ("unit", &grid1),
+                    ("lat", lat),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 422, "{code}: {}", r.text);
+        let shown = text_of(&r.text, ".field-error").unwrap_or_default();
+        assert!(shown.contains(message), "{code}: {shown}");
+    }
+    let r = c
+        .post_form(
+            &href,
+            &[
+                ("csrf", &csrf),
+                ("code", "1101020118000001"),
+                ("unit", &grid1),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(text_of(&r.text, ".field-error[data-field=code]").is_some_and(|m| m.contains("区县")));
+    let r = c
+        .post_form(
+            &href,
+            &[
+                ("csrf", &csrf),
+                ("code", "1101010118900011"),
+                ("unit", &grid1),
+                ("owner", &dept),
+                ("state", "damaged"),
+                ("address", "多福巷 11 号"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let to = r.headers["location"].to_str().unwrap().to_string();
+    let page = c.get_html(&to).await;
+    assert_eq!(
+        text_of(&page.text, ".component-state-label").as_deref(),
+        Some("损坏")
+    );
+    // The same code again: a conflict next to the code.
+    let r = c
+        .post_form(
+            &href,
+            &[
+                ("csrf", &csrf),
+                ("code", "1101010118900011"),
+                ("unit", &grid1),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 409);
+    assert!(
+        text_of(&r.text, ".field-error[data-field=code]").is_some_and(|m| m.contains("已登记"))
+    );
+    let edit = attr(&page.text, "a.component-edit", "href").unwrap();
+    let form = c.get_html(&edit).await;
+    let version = attr(&form.text, "input[name=version]", "value").unwrap();
+    assert_eq!(
+        attr(&form.text, "select[name=owner] option[selected]", "value").as_deref(),
+        Some(dept.as_str())
+    );
+    let r = c
+        .post_form(
+            &edit,
+            &[
+                ("csrf", &csrf),
+                ("name", "景观路灯"),
+                ("unit", &grid1),
+                ("state", "good"),
+                ("owner", &dept),
+                ("address", "多福巷 11 号"),
+                ("note", "已修复"),
+                ("version", &version),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let page = c.get_html(&to).await;
+    assert_eq!(
+        text_of(&page.text, ".component-name").as_deref(),
+        Some("景观路灯")
+    );
+    let r = c
+        .post_form(
+            &edit,
+            &[
+                ("csrf", &csrf),
+                ("name", "又改"),
+                ("unit", &grid1),
+                ("version", &version),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+
+    // Outside the scope: the forms are not found; without registry access they are refused.
+    let y = crate::console::console_login(&t, "yinsi").await;
+    assert_eq!(y.get_html(&edit).await.status, 404);
+    let cid = to.rsplit('/').next().unwrap().split('?').next().unwrap();
+    let r = y
+        .post_form(
+            &format!("/console/registry/components/{cid}/edit"),
+            &[
+                ("csrf", &crate::console::csrf_of(&y).await),
+                ("name", "x"),
+                ("version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    let a = crate::console::console_login(&t, "auditor").await;
+    assert_eq!(
+        a.get_html("/console/registry/organisations/new")
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        a.get_html("/console/registry/components/new").await.status,
+        403
+    );
+}
+
+#[tokio::test]
+async fn the_household_list_filters_pages_and_stays_in_scope() {
+    let t = spawn_app().await;
+    let grid1 = t.unit_id(GRID1).await;
+    let api = t.login("duofuxiang").await;
+    let r = api
+        .get(&format!("/api/v1/households?unit={grid1}&limit=5"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let first = &r.body["items"][0];
+    let hid = first["household"]["id"].as_str().unwrap().to_string();
+    let number = first["house"]["number"].as_str().unwrap().to_string();
+    assert!(!first["building_name"].as_str().unwrap().is_empty());
+    // By 户号 (house number) prefix and by address prefix.
+    let address = first["house"]["address"].as_str().unwrap().to_string();
+    for q in [number.clone(), address.chars().take(3).collect::<String>()] {
+        let r = api
+            .get(&format!(
+                "/api/v1/households?unit={grid1}&q={}&limit=200",
+                urlencoding(&q)
+            ))
+            .await;
+        assert_eq!(r.status, 200, "{q}: {}", r.text);
+        assert!(
+            r.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["household"]["id"] == hid.as_str()),
+            "{q}"
+        );
+    }
+    let r = api.get("/api/v1/households?q=不存在的地址&limit=200").await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 0);
+
+    // The console list: in the registry tabs, rows link to the household page, pages on.
+    let c = crate::console::console_login(&t, "duofuxiang").await;
+    let home = c.get_html("/console/registry").await;
+    assert_eq!(
+        crate::console::count(&home.text, "a[href='/console/registry/households']"),
+        1
+    );
+    let list = c
+        .get_html(&format!("/console/registry/households?unit={grid1}"))
+        .await;
+    assert_eq!(list.status, 200, "{}", list.text);
+    assert!(crate::console::count(&list.text, "tr.household-row") > 1);
+    assert!(no_full_phone(&list.text));
+    assert!(
+        list.text
+            .contains(&format!("/console/registry/households/{hid}")),
+        "the newest household is on the first page"
+    );
+    let next = attr(&list.text, "a.household-next", "href");
+    if let Some(next) = next {
+        let p2 = c.get_html(&next).await;
+        assert_eq!(p2.status, 200);
+        assert!(
+            !p2.text
+                .contains(&format!("/console/registry/households/{hid}\""))
+        );
+    }
+    let list = c
+        .get_html(&format!(
+            "/console/registry/households?unit={grid1}&q={}",
+            urlencoding(&number)
+        ))
+        .await;
+    assert!(
+        list.text
+            .contains(&format!("/console/registry/households/{hid}"))
+    );
+    let page = c
+        .get_html(&format!("/console/registry/households/{hid}"))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(text_of(&page.text, ".household-head").is_some());
+    assert!(no_full_phone(&page.text));
+
+    // The neighbouring community cannot name grid01, nor sees its households in its own list;
+    // grid02's worker neither.
+    let y = crate::console::console_login(&t, "yinsi").await;
+    let r = y
+        .get_html(&format!("/console/registry/households?unit={grid1}"))
+        .await;
+    assert_eq!(r.status, 404);
+    let r = y.get_html("/console/registry/households").await;
+    assert_eq!(r.status, 200);
+    assert!(
+        !r.text
+            .contains(&format!("/console/registry/households/{hid}"))
+    );
+    let g2 = crate::console::console_login(&t, "grid02").await;
+    let r = g2.get_html("/console/registry/households").await;
+    assert!(
+        !r.text
+            .contains(&format!("/console/registry/households/{hid}"))
+    );
+}
+
+fn urlencoding(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -365,6 +365,9 @@ pub struct HouseholdQuery {
     pub under: Option<String>,
     /// Only households living in this building's houses.
     pub building_id: Option<Uuid>,
+    /// Only households whose house number (户号/房号), building name or building address
+    /// starts with this.
+    pub place_prefix: Option<String>,
     pub before: Option<Uuid>,
     pub limit: i64,
 }
@@ -391,6 +394,17 @@ pub async fn list_households(
         w.push(format!(
             "EXISTS (SELECT 1 FROM houses x WHERE x.tenant = h.tenant AND x.id = h.house_id \
              AND x.building_id = {a})"
+        ));
+    }
+    if let Some(x) = q.place_prefix.as_deref().filter(|s| !s.is_empty()) {
+        let pat = super::like_prefix(x);
+        let (a, b, c) = (p.push(pat.clone()), p.push(pat.clone()), p.push(pat));
+        w.push(format!(
+            "EXISTS (SELECT 1 FROM houses x JOIN buildings b \
+             ON b.tenant = x.tenant AND b.id = x.building_id \
+             WHERE x.tenant = h.tenant AND x.id = h.house_id \
+             AND (x.number LIKE {a} ESCAPE '\\' OR b.name LIKE {b} ESCAPE '\\' \
+             OR b.address LIKE {c} ESCAPE '\\'))"
         ));
     }
     if let Some(b) = q.before {

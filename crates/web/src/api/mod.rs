@@ -58,7 +58,8 @@ use crate::AppState;
         registry_things::components, registry_things::create_component, registry_things::component,
         registry_things::update_component, registry_things::organisations, registry_things::create_organisation,
         registry_things::organisation, registry_things::update_organisation, registry_things::households,
-        registry_things::household,
+        registry_things::household, registry_things::export_components,
+        registry_things::export_organisations, registry_things::unmask_organisation,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&SecurityAddon),
@@ -253,6 +254,10 @@ pub fn routes() -> Router<AppState> {
             get(registry_things::components).post(registry_things::create_component),
         )
         .route(
+            "/api/v1/components/export",
+            get(registry_things::export_components),
+        )
+        .route(
             "/api/v1/components/{id}",
             get(registry_things::component).patch(registry_things::update_component),
         )
@@ -261,8 +266,16 @@ pub fn routes() -> Router<AppState> {
             get(registry_things::organisations).post(registry_things::create_organisation),
         )
         .route(
+            "/api/v1/organisations/export",
+            get(registry_things::export_organisations),
+        )
+        .route(
             "/api/v1/organisations/{id}",
             get(registry_things::organisation).patch(registry_things::update_organisation),
+        )
+        .route(
+            "/api/v1/organisations/{id}/unmask",
+            post(registry_things::unmask_organisation),
         )
         .route("/api/v1/households", get(registry_things::households))
         .route("/api/v1/households/{id}", get(registry_things::household))

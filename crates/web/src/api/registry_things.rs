@@ -8,12 +8,16 @@ use axum::http::StatusCode;
 use linli_app::registry::households::{self, HouseholdDetail, HouseholdFilter, HouseholdItem};
 use linli_app::registry::things::{
     self, ComponentChange, ComponentDetail, ComponentFilter, ComponentView, NewComponent,
-    NewOrganisation, OrganisationChange, OrganisationDetail, OrganisationFilter, OrganisationView,
+    NewOrganisation, OrganisationChange, OrganisationContact, OrganisationDetail,
+    OrganisationFilter, OrganisationView,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use axum::response::Response;
+
+use super::registry::{ReasonBody, download};
 use crate::AppState;
 use crate::auth::{ApiAuth, ApiJson, ApiPath, ApiQuery};
 use crate::error::{ApiError, ErrorBody};
@@ -171,4 +175,48 @@ pub async fn household(
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<HouseholdDetail>, ApiError> {
     Ok(Json(households::get(&s.app, &p, id).await?))
+}
+
+/// The components of a filtered list (the list's filters) as an .xlsx workbook (at most
+/// 100,000 rows). Needs `registry.export`; audited (`component.export`).
+#[utoipa::path(get, path = "/api/v1/components/export", tag = "registry", params(ComponentFilter),
+    responses((status = 200, description = "xlsx 文件"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn export_components(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiQuery(f): ApiQuery<ComponentFilter>,
+) -> Result<Response, ApiError> {
+    Ok(download(
+        linli_app::registry::export::components(&s.app, &p, &f).await?,
+    ))
+}
+
+/// The organisations of a filtered list as an .xlsx workbook, contacts masked as in the list
+/// (at most 100,000 rows). Needs `registry.export`; audited (`organisation.export`).
+#[utoipa::path(get, path = "/api/v1/organisations/export", tag = "registry", params(OrganisationFilter),
+    responses((status = 200, description = "xlsx 文件（脱敏）"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn export_organisations(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiQuery(f): ApiQuery<OrganisationFilter>,
+) -> Result<Response, ApiError> {
+    Ok(download(
+        linli_app::registry::export::organisations(&s.app, &p, &f).await?,
+    ))
+}
+
+/// The contact's full name and phone — `registry.unmask` over the organisation's unit and a
+/// reason; audited (`organisation.unmask`, with the reason, never the values).
+#[utoipa::path(post, path = "/api/v1/organisations/{id}/unmask", tag = "registry", params(("id" = Uuid, Path)),
+    request_body = ReasonBody,
+    responses((status = 200, body = OrganisationContact), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn unmask_organisation(
+    State(s): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<ReasonBody>,
+) -> Result<Response, ApiError> {
+    use axum::response::IntoResponse;
+    let c = things::unmask_contact(&s.app, &p, id, &b.reason).await?;
+    Ok(([(axum::http::header::CACHE_CONTROL, "no-store")], Json(c)).into_response())
 }

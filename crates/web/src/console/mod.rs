@@ -18,6 +18,7 @@ mod open311;
 mod org;
 mod profile;
 mod registry;
+mod registry_forms;
 mod registry_import;
 mod registry_things;
 mod users;
@@ -60,6 +61,7 @@ pub fn routes() -> Router<AppState> {
         .merge(assessment::routes())
         .merge(profile::routes())
         .merge(registry::routes())
+        .merge(registry_forms::routes())
         .merge(registry_things::routes())
         .merge(registry_import::routes())
 }

@@ -61,6 +61,7 @@ const PAGE: i64 = 50;
 const TABS: &[(&str, &str)] = &[
     (ACTIVE, "社区概况"),
     (RESIDENTS, "人口"),
+    (super::registry_things::HOUSEHOLDS, "户"),
     (BUILDINGS, "房屋楼栋"),
     (super::registry_things::ORGANISATIONS, "组织"),
     (super::registry_things::COMPONENTS, "部件"),
@@ -112,7 +113,7 @@ pub(super) fn say(e: AppError) -> AppError {
 }
 
 /// Responses carrying full personal values must not be kept by browsers or proxies.
-fn no_store(r: Response) -> Response {
+pub(super) fn no_store(r: Response) -> Response {
     ([(header::CACHE_CONTROL, "no-store")], r).into_response()
 }
 

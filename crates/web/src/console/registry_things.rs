@@ -1,6 +1,8 @@
-//! 基础信息 pages for things and organisations: 部件 (list with filters, the component page
-//! with its state change), 组织 (list, the organisation page with the buildings and grids it
-//! serves) and the household page (户) linked from the person and building pages.
+//! 基础信息 pages for things and organisations: 部件 (list with filters and 导出 Excel, the
+//! component page with its state change), 组织 (list with 导出 Excel, the organisation page
+//! with the buildings and grids it serves and the audited contact reveal) and 户 (the
+//! household list and the household page linked from the person and building pages). The
+//! create and edit forms are [`super::registry_forms`]'.
 //!
 //! Like the other registry pages they only present and collect; scope, masking and rules are
 //! the `linli_app::registry::{things, households}` use cases'.
@@ -8,14 +10,15 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use linli_app::AppError;
-use linli_app::registry::households::{self, HouseholdDetail};
+use linli_app::Principal;
+use linli_app::registry::households::{self, HouseholdDetail, HouseholdFilter, HouseholdItem};
 use linli_app::registry::things::{
-    self, ComponentChange, ComponentDetail, ComponentFilter, ComponentView, OrganisationDetail,
-    OrganisationFilter, OrganisationView,
+    self, ComponentChange, ComponentDetail, ComponentFilter, ComponentView, OrganisationContact,
+    OrganisationDetail, OrganisationFilter, OrganisationView,
 };
 use linli_domain::auth::Permission;
 use linli_domain::component::{ComponentMajor, ComponentState};
@@ -23,21 +26,27 @@ use linli_domain::registry::OrganisationKind;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::registry::{ACTIVE, Opt, opt_list, optional_id, say, shell, tabs, text};
-use super::{FlashQuery, PageError, Shell, back, fail, render, unit_names};
+use super::registry::{ACTIVE, Opt, no_store, opt_list, optional_id, say, shell, tabs, text};
+use super::{
+    FlashQuery, FragmentWrap, PageError, Shell, back, fail, fragment_error, render, unit_names,
+};
 use crate::AppState;
 use crate::auth::{ApiForm, ApiPath, ApiQuery, ConsoleAuth, urlencode};
 use crate::error::status_of;
 
 pub const COMPONENTS: &str = "/console/registry/components";
 pub const ORGANISATIONS: &str = "/console/registry/organisations";
-const HOUSEHOLDS: &str = "/console/registry/households";
+pub const HOUSEHOLDS: &str = "/console/registry/households";
 /// Rows per page of the lists.
 const PAGE: i64 = 50;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(COMPONENTS, get(components_page))
+        .route(
+            "/console/registry/components/export",
+            post(components_export),
+        )
         .route("/console/registry/components/{id}", get(component_page))
         .route(
             "/console/registry/components/{id}/state",
@@ -45,9 +54,18 @@ pub fn routes() -> Router<AppState> {
         )
         .route(ORGANISATIONS, get(organisations_page))
         .route(
+            "/console/registry/organisations/export",
+            post(organisations_export),
+        )
+        .route(
             "/console/registry/organisations/{id}",
             get(organisation_page),
         )
+        .route(
+            "/console/registry/organisations/{id}/unmask",
+            post(organisation_unmask),
+        )
+        .route(HOUSEHOLDS, get(households_page))
         .route(&format!("{HOUSEHOLDS}/{{id}}"), get(household_page))
 }
 
@@ -93,15 +111,68 @@ struct ComponentsPage {
     query: String,
     next: Option<Uuid>,
     filtered: bool,
+    can_export: bool,
+    can_write: bool,
+}
+
+fn component_filter(f: &ComponentParams) -> Result<ComponentFilter, AppError> {
+    Ok(ComponentFilter {
+        unit: optional_id(&f.unit, "单位")?,
+        class: text(&f.class, 20),
+        state: text(&f.state, 20),
+        code: text(&f.code, 16),
+        before: optional_id(&f.before, "分页位置")?,
+        limit: Some(PAGE),
+    })
 }
 
 async fn components_page(
     State(s): State<AppState>,
     ConsoleAuth(p): ConsoleAuth,
     ApiQuery(f): ApiQuery<ComponentParams>,
+    ApiQuery(fq): ApiQuery<FlashQuery>,
+) -> Result<Response, PageError> {
+    show_components(&s, &p, f, fq).await
+}
+
+/// 导出 Excel of the component list: the list's filters, posted with the CSRF token; a refused
+/// export shows the list again with the reason.
+async fn components_export(
+    State(s): State<AppState>,
+    ConsoleAuth(p): ConsoleAuth,
+    ApiForm(f): ApiForm<ComponentParams>,
+) -> Result<Response, PageError> {
+    let r = async {
+        let filter = ComponentFilter {
+            before: None,
+            limit: None,
+            ..component_filter(&f)?
+        };
+        linli_app::registry::export::components(&s.app, &p, &filter).await
+    }
+    .await;
+    match r {
+        Ok(e) => Ok(crate::api::registry::download(e)),
+        Err(e) => {
+            let status = status_of(&e);
+            let fq = FlashQuery {
+                ok: None,
+                err: Some(e.message()),
+            };
+            let page = show_components(&s, &p, f, fq).await?;
+            Ok((status, page).into_response())
+        }
+    }
+}
+
+async fn show_components(
+    s: &AppState,
+    p: &Principal,
+    f: ComponentParams,
+    fq: FlashQuery,
 ) -> Result<Response, PageError> {
     p.require(Permission::RegistryRead)
-        .map_err(fail(&s, &p, ACTIVE))?;
+        .map_err(fail(s, p, ACTIVE))?;
     let query = query_of(&[
         ("unit", &f.unit),
         ("class", &f.class),
@@ -109,15 +180,8 @@ async fn components_page(
         ("code", &f.code),
     ]);
     let attempt = async {
-        let filter = ComponentFilter {
-            unit: optional_id(&f.unit, "单位")?,
-            class: text(&f.class, 20),
-            state: text(&f.state, 20),
-            code: text(&f.code, 16),
-            before: optional_id(&f.before, "分页位置")?,
-            limit: Some(PAGE),
-        };
-        let (items, next) = things::list_components(&s.app, &p, &filter).await?;
+        let filter = component_filter(&f)?;
+        let (items, next) = things::list_components(&s.app, p, &filter).await?;
         Ok::<_, AppError>((filter.unit, items, next))
     }
     .await;
@@ -130,7 +194,9 @@ async fn components_page(
         f.state.trim(),
     );
     let mut page = ComponentsPage {
-        shell: shell(&s, &p, "部件"),
+        shell: shell(s, p, "部件").flash_from(fq.ok.as_deref(), None),
+        can_export: p.authz.has(Permission::RegistryExport),
+        can_write: p.authz.has(Permission::RegistryWrite),
         tabs: tabs(COMPONENTS),
         unit_name: String::new(),
         classes,
@@ -144,7 +210,7 @@ async fn components_page(
     };
     let status = match attempt {
         Ok((unit, items, next)) => {
-            let names = unit_names(&s, &p, items.iter().map(|c| c.unit_id).chain(unit)).await;
+            let names = unit_names(s, p, items.iter().map(|c| c.unit_id).chain(unit)).await;
             page.unit_name = unit
                 .and_then(|u| names.get(&u).cloned())
                 .unwrap_or_default();
@@ -168,6 +234,9 @@ async fn components_page(
             status
         }
     };
+    if let Some(m) = fq.err {
+        page.shell = page.shell.flash("danger", m);
+    }
     Ok((status, render(&page)).into_response())
 }
 
@@ -277,25 +346,70 @@ struct OrganisationsPage {
     query: String,
     next: Option<Uuid>,
     filtered: bool,
+    can_export: bool,
+    can_write: bool,
+}
+
+fn organisation_filter(f: &OrganisationParams) -> Result<OrganisationFilter, AppError> {
+    Ok(OrganisationFilter {
+        unit: optional_id(&f.unit, "单位")?,
+        kind: text(&f.kind, 30),
+        name: text(&f.name, 50),
+        before: optional_id(&f.before, "分页位置")?,
+        limit: Some(PAGE),
+    })
 }
 
 async fn organisations_page(
     State(s): State<AppState>,
     ConsoleAuth(p): ConsoleAuth,
     ApiQuery(f): ApiQuery<OrganisationParams>,
+    ApiQuery(fq): ApiQuery<FlashQuery>,
+) -> Result<Response, PageError> {
+    show_organisations(&s, &p, f, fq).await
+}
+
+/// 导出 Excel of the organisation list (see [`components_export`]); contacts masked.
+async fn organisations_export(
+    State(s): State<AppState>,
+    ConsoleAuth(p): ConsoleAuth,
+    ApiForm(f): ApiForm<OrganisationParams>,
+) -> Result<Response, PageError> {
+    let r = async {
+        let filter = OrganisationFilter {
+            before: None,
+            limit: None,
+            ..organisation_filter(&f)?
+        };
+        linli_app::registry::export::organisations(&s.app, &p, &filter).await
+    }
+    .await;
+    match r {
+        Ok(e) => Ok(crate::api::registry::download(e)),
+        Err(e) => {
+            let status = status_of(&e);
+            let fq = FlashQuery {
+                ok: None,
+                err: Some(e.message()),
+            };
+            let page = show_organisations(&s, &p, f, fq).await?;
+            Ok((status, page).into_response())
+        }
+    }
+}
+
+async fn show_organisations(
+    s: &AppState,
+    p: &Principal,
+    f: OrganisationParams,
+    fq: FlashQuery,
 ) -> Result<Response, PageError> {
     p.require(Permission::RegistryRead)
-        .map_err(fail(&s, &p, ACTIVE))?;
+        .map_err(fail(s, p, ACTIVE))?;
     let query = query_of(&[("unit", &f.unit), ("kind", &f.kind), ("name", &f.name)]);
     let attempt = async {
-        let filter = OrganisationFilter {
-            unit: optional_id(&f.unit, "单位")?,
-            kind: text(&f.kind, 30),
-            name: text(&f.name, 50),
-            before: optional_id(&f.before, "分页位置")?,
-            limit: Some(PAGE),
-        };
-        let (items, next) = things::list_organisations(&s.app, &p, &filter).await?;
+        let filter = organisation_filter(&f)?;
+        let (items, next) = things::list_organisations(&s.app, p, &filter).await?;
         Ok::<_, AppError>((filter.unit, items, next))
     }
     .await;
@@ -304,7 +418,9 @@ async fn organisations_page(
         f.kind.trim(),
     );
     let mut page = OrganisationsPage {
-        shell: shell(&s, &p, "组织"),
+        shell: shell(s, p, "组织").flash_from(fq.ok.as_deref(), None),
+        can_export: p.authz.has(Permission::RegistryExport),
+        can_write: p.authz.has(Permission::RegistryWrite),
         tabs: tabs(ORGANISATIONS),
         unit_name: String::new(),
         kinds,
@@ -317,7 +433,7 @@ async fn organisations_page(
     };
     let status = match attempt {
         Ok((unit, items, next)) => {
-            let names = unit_names(&s, &p, items.iter().map(|o| o.unit_id).chain(unit)).await;
+            let names = unit_names(s, p, items.iter().map(|o| o.unit_id).chain(unit)).await;
             page.unit_name = unit
                 .and_then(|u| names.get(&u).cloned())
                 .unwrap_or_default();
@@ -341,6 +457,9 @@ async fn organisations_page(
             status
         }
     };
+    if let Some(m) = fq.err {
+        page.shell = page.shell.flash("danger", m);
+    }
     Ok((status, render(&page)).into_response())
 }
 
@@ -350,25 +469,89 @@ struct OrganisationPage {
     shell: Shell,
     tabs: Vec<(&'static str, &'static str, bool)>,
     d: OrganisationDetail,
+    /// The full contact, in the response to a reveal request only.
+    contact: Option<OrganisationContact>,
+    /// The reason typed into a refused reveal request.
+    reason: String,
+}
+
+async fn organisation_of(
+    s: &AppState,
+    p: &Principal,
+    id: Uuid,
+    sh: Shell,
+    contact: Option<OrganisationContact>,
+    reason: String,
+) -> Result<Response, PageError> {
+    let d = things::get_organisation(&s.app, p, id)
+        .await
+        .map_err(fail(s, p, ACTIVE))?;
+    let mut sh = sh.crumbs(vec![
+        (ACTIVE.into(), "基础信息".into()),
+        (ORGANISATIONS.into(), "组织".into()),
+    ]);
+    sh.title = d.organisation.name.clone();
+    Ok(render(&OrganisationPage {
+        shell: sh,
+        tabs: tabs(ORGANISATIONS),
+        d,
+        contact,
+        reason,
+    }))
 }
 
 async fn organisation_page(
     State(s): State<AppState>,
     ConsoleAuth(p): ConsoleAuth,
     ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(fq): ApiQuery<FlashQuery>,
 ) -> Result<Response, PageError> {
-    let d = things::get_organisation(&s.app, &p, id)
-        .await
-        .map_err(fail(&s, &p, ACTIVE))?;
-    let sh = shell(&s, &p, &d.organisation.name).crumbs(vec![
-        (ACTIVE.into(), "基础信息".into()),
-        (ORGANISATIONS.into(), "组织".into()),
-    ]);
-    Ok(render(&OrganisationPage {
-        shell: sh,
-        tabs: tabs(ORGANISATIONS),
-        d,
-    }))
+    let sh = shell(&s, &p, "").flash_from(fq.ok.as_deref(), fq.err.as_deref());
+    organisation_of(&s, &p, id, sh, None, String::new()).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ReasonForm {
+    reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "_organisation_contact.html")]
+struct ContactFragment {
+    c: OrganisationContact,
+}
+
+/// The contact's full name and phone after a stated reason (the use case checks
+/// `registry.unmask` over the organisation's unit and audits the reason). htmx gets the box as
+/// a fragment; a plain form post gets the page with the box.
+async fn organisation_unmask(
+    State(s): State<AppState>,
+    ConsoleAuth(p): ConsoleAuth,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiForm(f): ApiForm<ReasonForm>,
+) -> Response {
+    let r = things::unmask_contact(&s.app, &p, id, &f.reason).await;
+    if headers.contains_key("hx-request") {
+        return match r {
+            Ok(c) => no_store(render(&ContactFragment { c })),
+            Err(e) => fragment_error(FragmentWrap::Alert, &e),
+        };
+    }
+    let (status, sh, contact, reason) = match r {
+        Ok(c) => (StatusCode::OK, shell(&s, &p, ""), Some(c), String::new()),
+        Err(e) => (
+            status_of(&e),
+            shell(&s, &p, "").flash("danger", e.message()),
+            None,
+            f.reason.chars().take(200).collect(),
+        ),
+    };
+    match organisation_of(&s, &p, id, sh, contact, reason).await {
+        Ok(page) => no_store((status, page).into_response()),
+        Err(pe) => pe.into_response(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -396,11 +579,104 @@ async fn household_page(
     };
     let sh = shell(&s, &p, &title).crumbs(vec![
         (ACTIVE.into(), "基础信息".into()),
-        ("/console/registry/residents".into(), "人口".into()),
+        (HOUSEHOLDS.into(), "户".into()),
     ]);
     Ok(render(&HouseholdPage {
         shell: sh,
-        tabs: tabs("/console/registry/residents"),
+        tabs: tabs(HOUSEHOLDS),
         d,
     }))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct HouseholdParams {
+    unit: String,
+    q: String,
+    before: String,
+}
+
+struct HouseholdListRow {
+    h: HouseholdItem,
+    grid: String,
+}
+
+#[derive(Template)]
+#[template(path = "registry_households.html")]
+struct HouseholdsPage {
+    shell: Shell,
+    tabs: Vec<(&'static str, &'static str, bool)>,
+    f: HouseholdParams,
+    unit_name: String,
+    rows: Vec<HouseholdListRow>,
+    listed: bool,
+    query: String,
+    next: Option<Uuid>,
+    filtered: bool,
+}
+
+/// 户: the households in scope, filtered by unit and by 户号/address prefix, newest first.
+async fn households_page(
+    State(s): State<AppState>,
+    ConsoleAuth(p): ConsoleAuth,
+    ApiQuery(f): ApiQuery<HouseholdParams>,
+) -> Result<Response, PageError> {
+    p.require(Permission::RegistryRead)
+        .map_err(fail(&s, &p, ACTIVE))?;
+    let query = query_of(&[("unit", &f.unit), ("q", &f.q)]);
+    let attempt = async {
+        let filter = HouseholdFilter {
+            unit: optional_id(&f.unit, "单位")?,
+            q: text(&f.q, 50),
+            before: optional_id(&f.before, "分页位置")?,
+            limit: Some(PAGE),
+            ..Default::default()
+        };
+        let (items, next) = households::list(&s.app, &p, &filter).await?;
+        Ok::<_, AppError>((filter.unit, items, next))
+    }
+    .await;
+    let mut page = HouseholdsPage {
+        shell: shell(&s, &p, "户"),
+        tabs: tabs(HOUSEHOLDS),
+        unit_name: String::new(),
+        rows: vec![],
+        listed: false,
+        filtered: !query.is_empty(),
+        query,
+        next: None,
+        f,
+    };
+    let status = match attempt {
+        Ok((unit, items, next)) => {
+            let names = unit_names(
+                &s,
+                &p,
+                items.iter().map(|h| h.household.unit_id).chain(unit),
+            )
+            .await;
+            page.unit_name = unit
+                .and_then(|u| names.get(&u).cloned())
+                .unwrap_or_default();
+            page.rows = items
+                .into_iter()
+                .map(|h| HouseholdListRow {
+                    grid: names.get(&h.household.unit_id).cloned().unwrap_or_default(),
+                    h,
+                })
+                .collect();
+            page.next = next;
+            page.listed = true;
+            StatusCode::OK
+        }
+        Err(e) => {
+            let status = status_of(&e);
+            if status.is_server_error() {
+                tracing::error!(error = ?e, "household list failed");
+            }
+            page.shell = page.shell.flash("danger", e.message());
+            status
+        }
+    };
+    Ok((status, render(&page)).into_response())
 }
