@@ -467,8 +467,8 @@ async fn person_page(
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct ReasonForm {
-    reason: String,
+pub(super) struct ReasonForm {
+    pub reason: String,
 }
 
 #[derive(Template)]
@@ -478,8 +478,7 @@ struct UnmaskedFragment {
 }
 
 /// The full name, ID number and phone, after a stated reason; the use case checks
-/// `registry.unmask` over the resident's unit and audits the reason. htmx gets the box as a
-/// fragment; a plain form post gets the person page with the box.
+/// `registry.unmask` over the resident's unit and audits the reason.
 async fn unmask(
     State(s): State<AppState>,
     ConsoleAuth(p): ConsoleAuth,
@@ -488,22 +487,50 @@ async fn unmask(
     ApiForm(f): ApiForm<ReasonForm>,
 ) -> Response {
     let r = residents::unmask(&s.app, &p, id, &f.reason).await;
+    revealed(
+        &s,
+        &p,
+        &headers,
+        r,
+        &f.reason,
+        |u| UnmaskedFragment { u },
+        |sh, u, reason| person_of(&s, &p, id, sh, u, reason),
+    )
+    .await
+}
+
+/// The answer to a reveal form (full values after a stated reason), never cached: htmx gets
+/// the box of values (`fragment`) or the alert; a plain form post gets the record's page
+/// (`page`) with the box, or with the refusal and the reason as typed.
+pub(super) async fn revealed<T, F, Fut>(
+    s: &AppState,
+    p: &Principal,
+    headers: &HeaderMap,
+    r: Result<T, AppError>,
+    reason: &str,
+    fragment: impl FnOnce(T) -> F,
+    page: impl FnOnce(Shell, Option<T>, String) -> Fut,
+) -> Response
+where
+    F: Template,
+    Fut: std::future::Future<Output = Result<Response, PageError>>,
+{
     if headers.contains_key("hx-request") {
         return match r {
-            Ok(u) => no_store(render(&UnmaskedFragment { u })),
+            Ok(v) => no_store(render(&fragment(v))),
             Err(e) => fragment_error(FragmentWrap::Alert, &e),
         };
     }
-    let (status, sh, unmasked, reason) = match r {
-        Ok(u) => (StatusCode::OK, shell(&s, &p, ""), Some(u), String::new()),
+    let (status, sh, values, reason) = match r {
+        Ok(v) => (StatusCode::OK, shell(s, p, ""), Some(v), String::new()),
         Err(e) => (
             status_of(&e),
-            shell(&s, &p, "").flash("danger", e.message()),
+            shell(s, p, "").flash("danger", e.message()),
             None,
-            f.reason.chars().take(200).collect(),
+            reason.chars().take(200).collect(),
         ),
     };
-    match person_of(&s, &p, id, sh, unmasked, reason).await {
+    match page(sh, values, reason).await {
         Ok(page) => no_store((status, page).into_response()),
         Err(pe) => pe.into_response(),
     }

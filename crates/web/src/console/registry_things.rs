@@ -26,10 +26,10 @@ use linli_domain::registry::OrganisationKind;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::registry::{ACTIVE, Opt, no_store, opt_list, optional_id, say, shell, tabs, text};
-use super::{
-    FlashQuery, FragmentWrap, PageError, Shell, back, fail, fragment_error, render, unit_names,
+use super::registry::{
+    ACTIVE, Opt, ReasonForm, opt_list, optional_id, revealed, say, shell, tabs, text,
 };
+use super::{FlashQuery, PageError, Shell, back, fail, render, unit_names};
 use crate::AppState;
 use crate::auth::{ApiForm, ApiPath, ApiQuery, ConsoleAuth, urlencode};
 use crate::error::status_of;
@@ -510,12 +510,6 @@ async fn organisation_page(
     organisation_of(&s, &p, id, sh, None, String::new()).await
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct ReasonForm {
-    reason: String,
-}
-
 #[derive(Template)]
 #[template(path = "_organisation_contact.html")]
 struct ContactFragment {
@@ -523,8 +517,7 @@ struct ContactFragment {
 }
 
 /// The contact's full name and phone after a stated reason (the use case checks
-/// `registry.unmask` over the organisation's unit and audits the reason). htmx gets the box as
-/// a fragment; a plain form post gets the page with the box.
+/// `registry.unmask` over the organisation's unit and audits the reason).
 async fn organisation_unmask(
     State(s): State<AppState>,
     ConsoleAuth(p): ConsoleAuth,
@@ -533,25 +526,16 @@ async fn organisation_unmask(
     ApiForm(f): ApiForm<ReasonForm>,
 ) -> Response {
     let r = things::unmask_contact(&s.app, &p, id, &f.reason).await;
-    if headers.contains_key("hx-request") {
-        return match r {
-            Ok(c) => no_store(render(&ContactFragment { c })),
-            Err(e) => fragment_error(FragmentWrap::Alert, &e),
-        };
-    }
-    let (status, sh, contact, reason) = match r {
-        Ok(c) => (StatusCode::OK, shell(&s, &p, ""), Some(c), String::new()),
-        Err(e) => (
-            status_of(&e),
-            shell(&s, &p, "").flash("danger", e.message()),
-            None,
-            f.reason.chars().take(200).collect(),
-        ),
-    };
-    match organisation_of(&s, &p, id, sh, contact, reason).await {
-        Ok(page) => no_store((status, page).into_response()),
-        Err(pe) => pe.into_response(),
-    }
+    revealed(
+        &s,
+        &p,
+        &headers,
+        r,
+        &f.reason,
+        |c| ContactFragment { c },
+        |sh, c, reason| organisation_of(&s, &p, id, sh, c, reason),
+    )
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
