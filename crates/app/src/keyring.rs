@@ -48,8 +48,20 @@ impl Field {
         Field { table, column }
     }
 
+    /// `linli\0{table}\0{column}\0{row}` (the row's hyphenated UUID).
     fn aad(self, row: Uuid) -> Vec<u8> {
-        format!("linli\u{0}{}\u{0}{}\u{0}{}", self.table, self.column, row).into_bytes()
+        let mut out = Vec::with_capacity(8 + self.table.len() + self.column.len() + 36);
+        out.extend_from_slice(b"linli\0");
+        out.extend_from_slice(self.table.as_bytes());
+        out.push(0);
+        out.extend_from_slice(self.column.as_bytes());
+        out.push(0);
+        out.extend_from_slice(
+            row.hyphenated()
+                .encode_lower(&mut Uuid::encode_buffer())
+                .as_bytes(),
+        );
+        out
     }
 }
 
@@ -174,7 +186,9 @@ pub struct Keyring {
     file: KeyFile,
     keys: BTreeMap<u32, DataKey>,
     current: u32,
-    index_key: [u8; 32],
+    /// HMAC-SHA256 keyed with the index key, cloned for each value: the key schedule (two
+    /// SHA-256 blocks) is computed once, not per value.
+    index_mac: Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -266,10 +280,13 @@ impl Keyring {
         if !keys.contains_key(&file.current) {
             return Err(bad_file(format!("当前密钥 {} 不在文件中", file.current)));
         }
+        // HMAC takes keys of any length, so this cannot fail.
+        let index_mac = Hmac::<Sha256>::new_from_slice(&index_key)
+            .map_err(|_| bad_file("index_key 无法使用"))?;
         Ok(Keyring {
             current: file.current,
             keys,
-            index_key,
+            index_mac,
             file,
         })
     }
@@ -322,7 +339,8 @@ impl Keyring {
 
     /// Seal under key `id` (the check values of [`crate::keys`] name every key).
     pub fn seal_under(&self, id: u32, field: Field, row: Uuid, plain: &str) -> Vec<u8> {
-        let nonce: [u8; 12] = random(12).try_into().unwrap_or([0u8; 12]);
+        let mut nonce = [0u8; 12];
+        rand::fill(&mut nonce[..]);
         let ct = self
             .keys
             .get(&id)
@@ -360,11 +378,16 @@ impl Keyring {
 
     /// The blind index of a normalised value (hex, 128 bits).
     pub fn index(&self, value: &str) -> String {
-        // HMAC takes keys of any length, so the error arm never runs.
-        let Ok(mut m) = Hmac::<Sha256>::new_from_slice(&self.index_key) else {
-            return String::new();
-        };
-        m.update(value.as_bytes());
+        self.index_of(&[value.as_bytes()])
+    }
+
+    /// The blind index of the concatenation of `parts` (the same as [`Keyring::index`] of the
+    /// joined text, without joining it first).
+    pub fn index_of(&self, parts: &[&[u8]]) -> String {
+        let mut m = self.index_mac.clone();
+        for p in parts {
+            m.update(p);
+        }
         hex::encode(&m.finalize().into_bytes()[..16])
     }
 }
@@ -456,5 +479,12 @@ mod tests {
             k.index("13812345678")
         );
         assert_eq!(k.index("a").len(), 32);
+        assert_eq!(k.index("id\u{0}x"), k.index_of(&[b"id\0", b"x"]));
+        let row = Uuid::now_v7();
+        assert_eq!(
+            F.aad(row),
+            format!("linli\u{0}residents\u{0}id_number\u{0}{row}").into_bytes(),
+            "the associated data of values sealed before stays the same"
+        );
     }
 }

@@ -606,6 +606,97 @@ impl Tx {
         let v = self.fetch_optional(sql, args, |r| first_i64(&r)).await?;
         Ok(v.unwrap_or(0))
     }
+
+    /// PostgreSQL: `COPY table (columns) FROM STDIN` of `rows` (one value per column each), in
+    /// COPY's text format, sent in pieces of about [`COPY_CHUNK`] bytes. A bulk load's fastest
+    /// path (no bind parameters, no statement to plan); constraint violations are reported as by
+    /// an INSERT. `table` and `columns` are literals of the caller, never input. SQLite has no
+    /// COPY: there this returns `None` and the caller inserts.
+    pub async fn copy_in(
+        &mut self,
+        table: &str,
+        columns: &str,
+        rows: &[Vec<Arg>],
+    ) -> Option<Result<u64, StoreError>> {
+        let Tx::Postgres(t) = self else { return None };
+        Some(copy_in_pg(t, table, columns, rows).await)
+    }
+}
+
+/// About how many bytes of COPY data are sent at a time.
+pub const COPY_CHUNK: usize = 1 << 20;
+
+async fn copy_in_pg(
+    conn: &mut sqlx::PgConnection,
+    table: &str,
+    columns: &str,
+    rows: &[Vec<Arg>],
+) -> Result<u64, StoreError> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut copy = conn
+        .copy_in_raw(&format!("COPY {table} ({columns}) FROM STDIN"))
+        .await
+        .map_err(classify)?;
+    let mut buf: Vec<u8> = Vec::with_capacity(COPY_CHUNK + 4096);
+    for row in rows {
+        for (i, a) in row.iter().enumerate() {
+            if i > 0 {
+                buf.push(b'\t');
+            }
+            copy_field(&mut buf, a);
+        }
+        buf.push(b'\n');
+        if buf.len() >= COPY_CHUNK {
+            copy.send(buf.as_slice()).await.map_err(classify)?;
+            buf.clear();
+        }
+    }
+    if !buf.is_empty() {
+        copy.send(buf.as_slice()).await.map_err(classify)?;
+    }
+    copy.finish().await.map_err(classify)
+}
+
+/// One value in COPY's text format: `\N` for NULL, text with backslash, tab, newline and
+/// carriage return escaped, bytea as `\\x` and hex.
+fn copy_field(out: &mut Vec<u8>, a: &Arg) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    match a {
+        Arg::Uuid(u) | Arg::OptUuid(Some(u)) => {
+            let mut b = Uuid::encode_buffer();
+            out.extend_from_slice(u.hyphenated().encode_lower(&mut b).as_bytes());
+        }
+        Arg::Text(s) | Arg::OptText(Some(s)) => {
+            for &c in s.as_bytes() {
+                match c {
+                    b'\\' => out.extend_from_slice(b"\\\\"),
+                    b'\n' => out.extend_from_slice(b"\\n"),
+                    b'\r' => out.extend_from_slice(b"\\r"),
+                    b'\t' => out.extend_from_slice(b"\\t"),
+                    _ => out.push(c),
+                }
+            }
+        }
+        Arg::I64(n) | Arg::OptI64(Some(n)) => {
+            use std::io::Write as _;
+            let _ = write!(out, "{n}");
+        }
+        Arg::Bool(b) | Arg::OptBool(Some(b)) => out.push(if *b { b't' } else { b'f' }),
+        Arg::Bytes(b) | Arg::OptBytes(Some(b)) => {
+            out.extend_from_slice(b"\\\\x");
+            for &x in b {
+                out.push(HEX[usize::from(x >> 4)]);
+                out.push(HEX[usize::from(x & 15)]);
+            }
+        }
+        Arg::OptUuid(None)
+        | Arg::OptText(None)
+        | Arg::OptI64(None)
+        | Arg::OptBool(None)
+        | Arg::OptBytes(None) => out.extend_from_slice(b"\\N"),
+    }
 }
 
 /// Errors that may say "try the whole transaction again".
@@ -690,6 +781,26 @@ mod tests {
             "postgres://h/x?sslmode=disable"
         );
         assert_eq!(replace_db_name("postgres://h", "x"), "postgres://h/x");
+    }
+
+    #[test]
+    fn copy_text_format_escapes_and_nulls() {
+        let mut out = Vec::new();
+        for a in [
+            Arg::Text("a\\b\tc\nd\re 张".into()),
+            Arg::OptText(None),
+            Arg::Bytes(vec![0, 0xab, 0x10]),
+            Arg::I64(-42),
+            Arg::Bool(true),
+            Arg::Uuid(Uuid::nil()),
+        ] {
+            copy_field(&mut out, &a);
+            out.push(b'|');
+        }
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "a\\\\b\\tc\\nd\\re 张|\\N|\\\\x00ab10|-42|t|00000000-0000-0000-0000-000000000000|"
+        );
     }
 
     #[test]

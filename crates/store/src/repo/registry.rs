@@ -43,9 +43,9 @@ fn values_sql(table: &str, columns: &str, width: usize, n: usize) -> String {
     s
 }
 
-/// Insert `rows` (each one value per column of `columns`) in as few statements as the
-/// engine's parameter limit allows. Every full statement has the same text, so the engine's
-/// prepared statement is reused.
+/// Insert `rows` (each one value per column of `columns`): on PostgreSQL by one `COPY … FROM
+/// STDIN`, on SQLite in as few statements as its parameter limit allows (every full statement
+/// has the same text, so the prepared statement is reused).
 pub async fn insert_rows(
     tx: &mut Tx,
     table: &str,
@@ -55,6 +55,10 @@ pub async fn insert_rows(
     let Some(width) = rows.first().map(Vec::len) else {
         return Ok(());
     };
+    // PostgreSQL: COPY, no parameters and no statement to plan.
+    if let Some(done) = tx.copy_in(table, columns, &rows).await {
+        return done.map(|_| ());
+    }
     let per = (max_params(tx.engine()) / width.max(1)).max(1);
     let mut full: Option<String> = None;
     let mut it = rows.into_iter().peekable();
