@@ -885,6 +885,12 @@ async fn list_windows(db: &Db, f: &ScopeFilter, q: &ListQuery) -> Result<Vec<Cas
         if out.len() as i64 >= limit || lo == 0 {
             return Ok(out);
         }
+        // On PostgreSQL every window evaluates the words over the whole GIN index and ANDs a
+        // bitmap of the window's range: for rare words (a few hundred matches) fetching them
+        // all at once is cheaper than widening windows. (FTS5 seeks within its postings.)
+        if pass == 0 && db.engine() == Engine::Postgres && !is_common(db, &q.search).await? {
+            break;
+        }
         if pass + 1 < WINDOW_PASSES {
             // The next, older window: wide enough for what is missing at the density the last
             // one showed (twice over), between two and sixteen times the last.
