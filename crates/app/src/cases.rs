@@ -1413,10 +1413,9 @@ impl Queue {
 }
 
 /// A list's free text: a case number (or a piece of one) is matched on the number; words go to
-/// the full-text index ([`crate::search`]), with a note of whether they are common (which
-/// decides how the list finds its matches: [`linli_store::repo::search::is_common`]). Text with
-/// nothing searchable in it (only function words, punctuation) falls back to "number, title or
-/// address contains".
+/// the full-text index ([`crate::search`]; the list reads its matches newest first, a time
+/// window at a time: [`repo::SearchPlan::Windows`]). Text with nothing searchable in it (only
+/// function words, punctuation) falls back to "number, title or address contains".
 pub async fn text_filter(app: &App, q: &mut repo::ListQuery) -> Result<()> {
     let Some(text) = q.q.as_deref() else {
         return Ok(());
@@ -1426,7 +1425,6 @@ pub async fn text_filter(app: &App, q: &mut repo::ListQuery) -> Result<()> {
     }
     let groups = crate::search::query(app, text);
     if !groups.is_empty() {
-        q.search_common = linli_store::repo::search::is_common(&app.db, &groups).await?;
         q.search = groups;
         q.q = None;
     }

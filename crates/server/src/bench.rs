@@ -455,14 +455,6 @@ impl BenchDb {
         if let Some(app) = &self.app {
             app.db.close().await;
         }
-        // Kept for a look at the plans afterwards (EXPLAIN on the loaded data).
-        if std::env::var_os("LINLI_BENCH_KEEP").is_some() {
-            match &self.cleanup {
-                Cleanup::Dir(d) => eprintln!("bench: kept {}", d.display()),
-                Cleanup::Pg { name, .. } => eprintln!("bench: kept database {name}"),
-            }
-            return;
-        }
         match self.cleanup {
             Cleanup::Dir(d) => {
                 if let Err(e) = std::fs::remove_dir_all(&d) {
@@ -1430,7 +1422,7 @@ async fn cases_body(app: &App, a: &CasesArgs, m: &Machine) -> anyhow::Result<()>
                 tx.execute(
                     "INSERT INTO case_search (doc, tenant, case_id, terms) VALUES ($1, $2, $3, $4)",
                     linli_store::args![
-                        linli_store::repo::search::doc_key("110101", id),
+                        linli_store::repo::search::doc_key(engine, "110101", id),
                         "110101",
                         id,
                         RAW_TERMS
@@ -1579,16 +1571,59 @@ pub struct ScaleArgs {
     /// Alarms made due before the loaded sweeper pass.
     #[arg(long, default_value_t = 1_000)]
     pub alarms: usize,
+    /// Only these figures (comma-separated: queues, search, sweep, assessment); default all.
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Keep the database afterwards (its URL is printed) for `--reuse` or a look with
+    /// sqlite3/psql; without it the database is deleted.
+    #[arg(long)]
+    pub keep: bool,
+    /// Run on this database, kept by an earlier `--keep` run, instead of a fresh one: it is
+    /// migrated (so a new migration meets a million cases) and not loaded again. Kept.
+    #[arg(long)]
+    pub reuse: Option<String>,
+}
+
+impl ScaleArgs {
+    fn wants(&self, figure: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|o| o == figure)
+    }
 }
 
 async fn scale_bench(target: &Target, a: &ScaleArgs, m: &Machine) -> anyhow::Result<()> {
-    with_db(target, |app| async move {
-        // Loading a million cases alone takes minutes on a small machine: the cap grows with
-        // the size asked for (one more second per thousand cases).
-        let cap = SUBCOMMAND_CAP + Duration::from_secs(a.cases as u64 / 1_000);
-        capped_at(cap, "scale", scale_body(&app, a, m)).await
-    })
-    .await
+    // Loading a million cases alone takes minutes on a small machine: the cap grows with the
+    // size asked for (one more second per thousand cases).
+    let cap = SUBCOMMAND_CAP + Duration::from_secs(a.cases as u64 / 1_000);
+    if let Some(url) = &a.reuse {
+        let t = Instant::now();
+        let app = open_app(url).await?;
+        eprintln!(
+            "bench scale: reusing {} (opened and migrated in {:.1} s)",
+            crate::config::redact_url(url),
+            t.elapsed().as_secs_f64()
+        );
+        let r = capped_at(cap, "scale", scale_body(&app, a, m)).await;
+        app.db.close().await;
+        return r;
+    }
+    let bdb = target.fresh().await?;
+    let r = capped_at(cap, "scale", scale_body(bdb.app()?, a, m)).await;
+    if a.keep {
+        let url = match &bdb.cleanup {
+            Cleanup::Dir(d) => format!("sqlite://{}", d.join("bench.db").display()),
+            Cleanup::Pg { admin_url, name } => linli_store::replace_db_name(admin_url, name),
+        };
+        if let Some(app) = &bdb.app {
+            app.db.close().await;
+        }
+        eprintln!(
+            "bench scale: database kept: {}",
+            crate::config::redact_url(&url)
+        );
+    } else {
+        bdb.finish().await;
+    }
+    r
 }
 
 /// States of the loaded cases, in per mille (the rest are 已回访).
@@ -1708,7 +1743,13 @@ fn synthetic_text(k: usize) -> (String, String) {
 async fn scale_body(app: &App, a: &ScaleArgs, m: &Machine) -> anyhow::Result<()> {
     let engine = app.db.engine();
     let pw = "Bench-Demo-2026";
-    linli_app::bootstrap::load_demo(app, Some(pw)).await?;
+    let loaded = app
+        .db
+        .fetch_one_i64("SELECT COUNT(*) AS n FROM cases", vec![])
+        .await?;
+    if loaded == 0 {
+        linli_app::bootstrap::load_demo(app, Some(pw)).await?;
+    }
     let district = org_repo::get_by_code(&app.db, "110101")
         .await?
         .context("no district")?;
@@ -1736,10 +1777,10 @@ async fn scale_body(app: &App, a: &ScaleArgs, m: &Machine) -> anyhow::Result<()>
     linli_app::search::load_dictionary(app).await?;
     let seg = app.search.segmenter();
 
-    // Load.
+    // Load (unless reusing a loaded database).
     let t = Instant::now();
-    let n = a.cases;
-    let mut i = 0usize;
+    let n = if loaded > 0 { loaded as usize } else { a.cases };
+    let mut i = if loaded > 0 { n } else { 0 };
     while i < n {
         let end = (i + 400).min(n);
         let mut case_rows = Vec::new();
@@ -1882,28 +1923,35 @@ async fn scale_body(app: &App, a: &ScaleArgs, m: &Machine) -> anyhow::Result<()>
     }
     app.db.execute("ANALYZE", vec![]).await?;
     let data = format!("{} cases", count_label(n));
-    Line::new("scale", "load", engine)
-        .kv("data", data.clone())
-        .num("s", t.elapsed().as_secs_f64())
-        .num("cases_per_s", n as f64 / t.elapsed().as_secs_f64())
-        .print(m);
+    if loaded == 0 {
+        Line::new("scale", "load", engine)
+            .kv("data", data.clone())
+            .num("s", t.elapsed().as_secs_f64())
+            .num("cases_per_s", n as f64 / t.elapsed().as_secs_f64())
+            .print(m);
+    }
 
     // Workbench queue pages through HTTP.
     let server = start_server(app).await?;
     let client = http_client()?;
     let (warm, reqs, conc) = (a.requests / 10, a.requests, a.concurrency);
-    for (user, queue) in [
-        ("dongcheng", "to_sign"),
-        ("dongcheng", "handling"),
-        ("dongcheng", "overdue"),
-        ("donghuamen", "handling"),
-        ("chengguan", "handling"),
-        ("grid01", "all"),
-        // The eight tab counts of the workbench, each capped at 1,000 (reused for 15 s, so
-        // this is the warm figure; the cold one follows).
-        ("dongcheng", "counts"),
-        ("donghuamen", "counts"),
-    ] {
+    let queues = if a.wants("queues") {
+        &[
+            ("dongcheng", "to_sign"),
+            ("dongcheng", "handling"),
+            ("dongcheng", "overdue"),
+            ("donghuamen", "handling"),
+            ("chengguan", "handling"),
+            ("grid01", "all"),
+            // The eight tab counts of the workbench, each capped at 1,000 (reused for 15 s, so
+            // this is the warm figure; the cold one follows).
+            ("dongcheng", "counts"),
+            ("donghuamen", "counts"),
+        ][..]
+    } else {
+        &[][..]
+    };
+    for &(user, queue) in queues {
         let token = http_login(&client, &server.base, user, pw).await?;
         let cookie = format!("{}={token}", linli_web::auth::SESSION_COOKIE);
         let url = match queue {
@@ -1923,7 +1971,12 @@ async fn scale_body(app: &App, a: &ScaleArgs, m: &Machine) -> anyhow::Result<()>
     }
     // The tab counts from cold, as the first workbench view in 15 s asks for them: one request
     // at a time, the cache emptied before each.
-    for user in ["dongcheng", "donghuamen"] {
+    let cold: &[&str] = if a.wants("queues") {
+        &["dongcheng", "donghuamen"]
+    } else {
+        &[]
+    };
+    for &user in cold {
         let token = http_login(&client, &server.base, user, pw).await?;
         let cookie = format!("{}={token}", linli_web::auth::SESSION_COOKIE);
         let mut ms = Vec::new();
@@ -1953,12 +2006,22 @@ async fn scale_body(app: &App, a: &ScaleArgs, m: &Machine) -> anyhow::Result<()>
     // Full-text search through the case list (`q=` words), as the district dispatcher (every
     // case) and a street (its own); baseline: the substring scan the list did before (title or
     // description LIKE '%…%', newest first, 50 rows) as bare SQL on the same pool.
-    for (user, q, like) in [
-        ("dongcheng", "电梯故障", "电梯"),
-        ("dongcheng", "漏水", "漏水"),
-        ("dongcheng", "多福巷 井盖", "井盖"),
-        ("donghuamen", "电梯故障", "电梯"),
-    ] {
+    // Common words (thousands of matches), a rarer pair, and a rare triple (a few hundred).
+    let searches: &[(&str, &str, &str)] = if a.wants("search") {
+        &[
+            ("dongcheng", "电梯故障", "电梯"),
+            ("dongcheng", "漏水", "漏水"),
+            ("dongcheng", "多福巷 井盖", "井盖"),
+            ("dongcheng", "龙潭 健身器材 松动", "健身器材"),
+            ("donghuamen", "电梯故障", "电梯"),
+            ("donghuamen", "漏水", "漏水"),
+            ("donghuamen", "多福巷 井盖", "井盖"),
+            ("donghuamen", "龙潭 健身器材 松动", "健身器材"),
+        ]
+    } else {
+        &[]
+    };
+    for &(user, q, like) in searches {
         let token = http_login(&client, &server.base, user, pw).await?;
         let cookie = format!("{}={token}", linli_web::auth::SESSION_COOKIE);
         let url = format!(
@@ -2011,6 +2074,9 @@ async fn scale_body(app: &App, a: &ScaleArgs, m: &Machine) -> anyhow::Result<()>
     }
     drop(server);
 
+    if !a.wants("sweep") && !a.wants("assessment") {
+        return Ok(());
+    }
     // Sweeper: an idle pass, then a pass with alarms due.
     let t = Instant::now();
     let idle = linli_app::jobs::sweep_once(app, "bench", 60).await?;

@@ -108,6 +108,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0015_resident_retention.sql"),
         postgres: include_str!("../../../migrations/postgres/0015_resident_retention.sql"),
     },
+    Migration {
+        version: 18,
+        name: "search_time_keys",
+        sqlite: include_str!("../../../migrations/sqlite/0018_search_time_keys.sql"),
+        postgres: include_str!("../../../migrations/postgres/0018_search_time_keys.sql"),
+    },
 ];
 
 impl Migration {

@@ -101,6 +101,24 @@ async fn words_find_cases_in_scope_and_never_personal_data() {
         "the other street's case stays hidden"
     );
 
+    // Unit-scoped searchers (their lists are otherwise found through their parties): the
+    // grid worker finds its grid's case only, the other grid's worker and the department
+    // (no case given to it yet) nothing.
+    assert_eq!(
+        search(&t.login("grid01").await, "电梯故障").await,
+        vec![lift.clone()]
+    );
+    assert!(
+        search(&t.login("grid02").await, "电梯故障")
+            .await
+            .is_empty()
+    );
+    assert!(
+        search(&t.login("chengguan").await, "电梯故障")
+            .await
+            .is_empty()
+    );
+
     // Place names stay whole and are found whole.
     let found = search(&district, "多福巷社区").await;
     assert!(found.contains(&lift) && found.contains(&lamp), "{found:?}");
@@ -148,10 +166,38 @@ async fn words_find_cases_in_scope_and_never_personal_data() {
     )
     .await;
     assert_eq!(search(&district, "主板").await, vec![lift.clone()]);
+    // Now the department's: it finds this one and still not the other street's.
+    assert_eq!(search(&dept, "电梯故障").await, vec![lift.clone()]);
 
-    // Both ways of finding matches agree: a rare search fetches its matches through the index,
-    // a common one (thousands of matches) tests each case's terms as it walks the cases.
-    let all = linli_domain::auth::ScopeFilter::everything();
+    // Every way of finding matches agrees, page by page: newest first a time window at a time
+    // (from "now", from years ahead — every window empty, then the rest in one go — and from
+    // years back), every match fetched through the index, and each case's terms tested as the
+    // list walks the cases; for the district and for the street (never wider).
+    use linli_store::repo::cases::{CaseRow, ListQuery, SearchPlan, list};
+    let year_us = 365 * 86_400 * 1_000_000;
+    let street_scope = linli_domain::auth::ScopeFilter {
+        ranges: vec![{
+            let path = t
+                .app
+                .db
+                .fetch_all(
+                    "SELECT path FROM org_units WHERE code = '110101001'",
+                    vec![],
+                    |r| r.text("path"),
+                )
+                .await
+                .unwrap()
+                .remove(0);
+            let hi = linli_domain::org::subtree_upper(&path);
+            (path, hi)
+        }],
+        ..Default::default()
+    };
+    let scopes = [
+        ("district", linli_domain::auth::ScopeFilter::everything()),
+        ("street", street_scope),
+    ];
+    let ids = |rows: Vec<CaseRow>| -> Vec<uuid::Uuid> { rows.into_iter().map(|c| c.id).collect() };
     for q in [
         "电梯故障",
         "路灯",
@@ -160,23 +206,54 @@ async fn words_find_cases_in_scope_and_never_personal_data() {
         "主板",
         "电梯 路灯",
         "坏",
+        "东华门",
     ] {
-        let mut lq = linli_store::repo::cases::ListQuery {
-            search: linli_app::search::query(&t.app, q),
-            limit: 50,
-            ..Default::default()
-        };
-        let ids = |rows: Vec<linli_store::repo::cases::CaseRow>| -> Vec<uuid::Uuid> {
-            rows.into_iter().map(|c| c.id).collect()
-        };
-        let by_index = ids(linli_store::repo::cases::list(&t.app.db, &all, &lq)
-            .await
-            .unwrap());
-        lq.search_common = true;
-        let by_probe = ids(linli_store::repo::cases::list(&t.app.db, &all, &lq)
-            .await
-            .unwrap());
-        assert_eq!(by_index, by_probe, "{q}");
+        for (who, scope) in &scopes {
+            let base = ListQuery {
+                search: linli_app::search::query(&t.app, q),
+                limit: 50,
+                now: linli_domain::Clock::now(&t.clock),
+                ..Default::default()
+            };
+            let plan = |plan: SearchPlan| ListQuery {
+                search_plan: plan,
+                ..base.clone()
+            };
+            let by_index = ids(list(&t.app.db, scope, &plan(SearchPlan::Matches))
+                .await
+                .unwrap());
+            let by_probe = ids(list(&t.app.db, scope, &plan(SearchPlan::Probe))
+                .await
+                .unwrap());
+            assert_eq!(by_index, by_probe, "{q} ({who})");
+            for now in [
+                linli_domain::Clock::now(&t.clock),
+                linli_domain::Ts(linli_domain::Clock::now(&t.clock).0 + 3 * year_us),
+                linli_domain::Ts(linli_domain::Clock::now(&t.clock).0 - 3 * year_us),
+            ] {
+                let windows = ListQuery {
+                    now,
+                    ..plan(SearchPlan::Windows)
+                };
+                let by_windows = ids(list(&t.app.db, scope, &windows).await.unwrap());
+                assert_eq!(by_windows, by_index, "{q} ({who}, now {now:?})");
+                // One case a page, each page after the last one's id.
+                let mut paged = Vec::new();
+                let mut before = None;
+                loop {
+                    let page = ListQuery {
+                        limit: 1,
+                        before,
+                        ..windows.clone()
+                    };
+                    let got = ids(list(&t.app.db, scope, &page).await.unwrap());
+                    let Some(last) = got.last() else { break };
+                    before = Some(*last);
+                    paged.extend(got);
+                }
+                assert_eq!(paged, by_index, "{q} ({who}, paged)");
+            }
+        }
     }
     assert!(
         !linli_store::repo::search::is_common(&t.app.db, &linli_app::search::query(&t.app, "电梯"))
@@ -211,4 +288,90 @@ async fn words_find_cases_in_scope_and_never_personal_data() {
     assert_eq!(page.status, 200);
     assert!(page.text.contains("<mark>电梯</mark>"), "{}", page.text);
     assert!(page.text.contains("<mark>坏"), "the synonym is marked too");
+}
+
+/// Index rows of cases made in the same millisecond get distinct keys (on SQLite the key is
+/// time-ordered: the millisecond and a few bits), keep them when rewritten, and are all found.
+#[tokio::test]
+async fn search_keys_of_one_millisecond_stay_distinct() {
+    use linli_store::repo::search::{Doc, doc_key, id_millis, upsert_many};
+    let t = spawn_app().await;
+    let ms = 1_795_248_000_123u64;
+    let ids: Vec<uuid::Uuid> = (0..40u64)
+        .map(|i| {
+            uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
+                uuid::NoContext,
+                ms / 1000,
+                ((ms % 1000) * 1_000_000 + i) as u32,
+            ))
+        })
+        .collect();
+    assert!(ids.iter().all(|id| id_millis(*id) == ms as i64));
+    let engine = t.app.db.engine();
+    // Make every proposal clash with the first one's: the same key for all forty.
+    let write = |n: usize, terms: &'static str| {
+        let ids = ids.clone();
+        let db = t.app.db.clone();
+        async move {
+            let docs: Vec<Doc<'_>> = ids[..n]
+                .iter()
+                .map(|id| Doc {
+                    tenant: "110101",
+                    case_id: *id,
+                    terms: terms.to_string(),
+                })
+                .collect();
+            let mut tx = db.begin_write().await.unwrap();
+            // Half in one batch, the rest one by one: clashes within a batch and with the table.
+            upsert_many(&mut tx, &docs[..n / 2]).await.unwrap();
+            for d in &docs[n / 2..] {
+                upsert_many(&mut tx, std::slice::from_ref(d)).await.unwrap();
+            }
+            tx.commit().await.unwrap();
+        }
+    };
+    write(40, "井盖 破损").await;
+    let keys = |db: linli_store::Db| async move {
+        db.fetch_all(
+            "SELECT doc FROM case_search WHERE tenant = '110101' ORDER BY doc",
+            vec![],
+            |r| r.i64("doc"),
+        )
+        .await
+        .unwrap()
+    };
+    let first = keys(t.app.db.clone()).await;
+    assert_eq!(first.len(), 40);
+    let mut distinct = first.clone();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 40);
+    if engine == linli_store::Engine::Sqlite {
+        assert!(
+            first.iter().all(|k| k >> 14 == ms as i64),
+            "time-ordered keys"
+        );
+        let _ = doc_key(engine, "110101", ids[0]);
+    }
+    // Rewritten: the same keys, the new terms found, the old ones gone.
+    write(40, "路灯 不亮").await;
+    assert_eq!(keys(t.app.db.clone()).await, first);
+    let found = |q: &'static str| {
+        let db = t.app.db.clone();
+        let app = t.app.clone();
+        async move {
+            let lq = linli_store::repo::cases::ListQuery {
+                search: linli_app::search::query(&app, q),
+                limit: 100,
+                ..Default::default()
+            };
+            let mut p = linli_store::Params::default();
+            let sql = linli_store::repo::search::match_sql(db.engine(), &lq.search, &mut p);
+            db.fetch_all(sql, p.args, |r| r.uuid("case_id"))
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!(found("路灯").await, 40);
+    assert_eq!(found("井盖").await, 0);
 }

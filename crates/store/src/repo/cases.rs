@@ -790,9 +790,9 @@ pub struct ListQuery {
     /// Full-text: every group must match the case's index terms, any term of a group will do
     /// ([`super::search::match_sql`]).
     pub search: Vec<Vec<String>>,
-    /// The search matches many cases ([`super::search::is_common`]): test each case's terms
-    /// instead of fetching every match.
-    pub search_common: bool,
+    /// How a list finds the cases of [`ListQuery::search`] ([`SearchPlan::Windows`] unless a
+    /// test compares the plans).
+    pub search_plan: SearchPlan,
     pub phone_hash: Option<String>,
     pub received_from: Option<Ts>,
     pub received_to: Option<Ts>,
@@ -810,6 +810,28 @@ pub struct ListQuery {
     pub now: Ts,
 }
 
+/// How a list with words finds its cases. All three give the same rows; they differ in what
+/// they read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SearchPlan {
+    /// Newest first, a time window at a time: the index's matches of the newest day, then of
+    /// wider and older windows (sized by how many cases the last one gave), each intersected
+    /// with the reader's scope and filters, until the page is full; after
+    /// [`WINDOW_PASSES`] windows the rest in one go, by [`SearchPlan::Matches`] or
+    /// [`SearchPlan::Probe`] as [`super::search::is_common`] says.
+    #[default]
+    Windows,
+    /// Fetch every match through the index and intersect them with the scope and filters.
+    Matches,
+    /// Walk the reader's cases newest first and test each one's terms, up to the page size.
+    Probe,
+}
+
+/// Windows a [`SearchPlan::Windows`] list reads before it searches the rest in one go.
+pub const WINDOW_PASSES: usize = 5;
+/// The first window: the newest day (of case ids, before `before` when paging).
+const FIRST_WINDOW_MS: i64 = 86_400_000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClockFilter {
     Warning,
@@ -818,16 +840,140 @@ pub enum ClockFilter {
 
 const RUNNING: &str = "c.state IN ('dispatched', 'objected', 'handling') AND c.paused_at IS NULL";
 
-/// Cases the filter can see that match the query, newest first.
-pub async fn list(db: &Db, f: &ScopeFilter, q: &ListQuery) -> Result<Vec<CaseRow>, StoreError> {
-    let mut p = Params::default();
-    let wh = conditions(db.engine(), f, q, &mut p);
-    let lim = p.push(q.limit);
-    let cols = COLUMNS
+/// `COLUMNS` of the case row `c`.
+fn c_columns() -> String {
+    COLUMNS
         .split(',')
         .map(|c| format!("c.{}", c.trim()))
         .collect::<Vec<_>>()
-        .join(", ");
+        .join(", ")
+}
+
+/// Cases the filter can see that match the query, newest first.
+pub async fn list(db: &Db, f: &ScopeFilter, q: &ListQuery) -> Result<Vec<CaseRow>, StoreError> {
+    if !q.search.is_empty() && q.search_plan == SearchPlan::Windows {
+        return list_windows(db, f, q).await;
+    }
+    list_one(db, f, q).await
+}
+
+/// [`SearchPlan::Windows`]: the windows newest first, then the rest.
+async fn list_windows(db: &Db, f: &ScopeFilter, q: &ListQuery) -> Result<Vec<CaseRow>, StoreError> {
+    use super::search::{MAX_MILLIS, id_floor, id_millis, is_common};
+    let limit = q.limit;
+    let mut out: Vec<CaseRow> = Vec::new();
+    if limit <= 0 {
+        return Ok(out);
+    }
+    // Windows are of the milliseconds case ids carry; `before` bounds the first one.
+    let top = q
+        .before
+        .map(|b| id_millis(b) + 1)
+        .filter(|t| *t <= MAX_MILLIS);
+    let anchor = top
+        .unwrap_or(q.now.0.div_euclid(1000) + 1)
+        .clamp(0, MAX_MILLIS);
+    let mut hi = top;
+    let mut span = FIRST_WINDOW_MS;
+    let mut lo = (anchor - span).max(0);
+    let mut rest = q.clone();
+    rest.search = Vec::new();
+    for pass in 0..WINDOW_PASSES {
+        let want = limit - out.len() as i64;
+        let rows = window_pass(db, f, &rest, &q.search, lo, hi, want).await?;
+        let found = rows.len() as i64;
+        out.extend(rows);
+        if out.len() as i64 >= limit || lo == 0 {
+            return Ok(out);
+        }
+        // On PostgreSQL every window evaluates the words over the whole GIN index and ANDs a
+        // bitmap of the window's range: for rare words (a few hundred matches) fetching them
+        // all at once is cheaper than widening windows. (FTS5 seeks within its postings.)
+        if pass == 0 && db.engine() == Engine::Postgres && !is_common(db, &q.search).await? {
+            break;
+        }
+        if pass + 1 < WINDOW_PASSES {
+            // The next, older window: wide enough for what is missing at the density the last
+            // one showed (twice over), between two and sixteen times the last.
+            let need = limit - out.len() as i64;
+            let grow = if found == 0 {
+                16
+            } else {
+                (2 * need / found).clamp(2, 16)
+            };
+            hi = Some(lo);
+            span = span.saturating_mul(grow);
+            lo = (lo - span).max(0);
+        }
+    }
+    // Everything older than the last window, in one go.
+    let mut older = q.clone();
+    older.before = Some(id_floor(lo));
+    older.limit = limit - out.len() as i64;
+    older.search_plan = if is_common(db, &q.search).await? {
+        SearchPlan::Probe
+    } else {
+        SearchPlan::Matches
+    };
+    out.extend(list_one(db, f, &older).await?);
+    Ok(out)
+}
+
+/// One window `[lo, hi)` of [`SearchPlan::Windows`]: its matches, newest first, that pass the
+/// scope and the other filters of `rest` (which has no words). Driven from the index: on
+/// SQLite the join order is fixed (`CROSS JOIN`: the window's FTS5 matches, their index rows,
+/// the cases); on PostgreSQL the case-id range bounds both sides of the semi-join.
+#[allow(clippy::too_many_arguments)]
+async fn window_pass(
+    db: &Db,
+    f: &ScopeFilter,
+    rest: &ListQuery,
+    groups: &[Vec<String>],
+    lo: i64,
+    hi: Option<i64>,
+    limit: i64,
+) -> Result<Vec<CaseRow>, StoreError> {
+    use super::search::{id_floor, window_sql};
+    let engine = db.engine();
+    let mut p = Params::default();
+    let hits = window_sql(engine, groups, &rest.tenants, lo, hi, &mut p);
+    // The window drives the query: the scope is tested on each case, never left to the
+    // parties walk of [`via_parties`].
+    let rest = &ListQuery {
+        via_parties: false,
+        ..rest.clone()
+    };
+    let mut wh = conditions(engine, f, rest, &mut p);
+    wh.push(format!("c.id >= {}", p.push(id_floor(lo))));
+    if let Some(hi) = hi {
+        wh.push(format!("c.id < {}", p.push(id_floor(hi))));
+    }
+    let lim = p.push(limit);
+    let cols = c_columns();
+    let sql = match engine {
+        Engine::Sqlite => format!(
+            "SELECT {cols} FROM ({hits}) m CROSS JOIN case_search s CROSS JOIN cases c
+             WHERE s.doc = m.doc AND c.tenant = s.tenant AND c.id = s.case_id AND {}
+             ORDER BY c.id DESC LIMIT {lim}",
+            wh.join(" AND ")
+        ),
+        Engine::Postgres => {
+            wh.push(format!("(c.tenant, c.id) IN ({hits})"));
+            format!(
+                "SELECT {cols} FROM cases c WHERE {} ORDER BY c.id DESC LIMIT {lim}",
+                wh.join(" AND ")
+            )
+        }
+    };
+    db.fetch_all(sql, p.args, from_row).await
+}
+
+/// One query: no words, or words by [`SearchPlan::Matches`] / [`SearchPlan::Probe`].
+async fn list_one(db: &Db, f: &ScopeFilter, q: &ListQuery) -> Result<Vec<CaseRow>, StoreError> {
+    let mut p = Params::default();
+    let wh = conditions(db.engine(), f, q, &mut p);
+    let lim = p.push(q.limit);
+    let cols = c_columns();
     let sql = match driving_units(f, q) {
         Some(units) => format!(
             "SELECT {cols} FROM cases c WHERE (c.tenant, c.id) IN ({}) ORDER BY c.id DESC LIMIT {lim}",
@@ -844,6 +990,16 @@ pub async fn list(db: &Db, f: &ScopeFilter, q: &ListQuery) -> Result<Vec<CaseRow
 /// How many cases [`list`] would find without paging, counting no further than `cap` (a tab
 /// shows "999+" rather than scanning a district's million cases).
 pub async fn count(db: &Db, f: &ScopeFilter, q: &ListQuery, cap: i64) -> Result<i64, StoreError> {
+    let mut q = q.clone();
+    if !q.search.is_empty() && q.search_plan == SearchPlan::Windows {
+        // A count reads every match anyway: the plan that reads the fewer rows.
+        q.search_plan = if super::search::is_common(db, &q.search).await? {
+            SearchPlan::Probe
+        } else {
+            SearchPlan::Matches
+        };
+    }
+    let q = &q;
     let mut p = Params::default();
     let wh = conditions(db.engine(), f, q, &mut p);
     let cap = p.push(cap);
@@ -960,7 +1116,7 @@ fn conditions(engine: Engine, f: &ScopeFilter, q: &ListQuery, p: &mut Params) ->
         ));
     }
     if !q.search.is_empty() {
-        if q.search_common {
+        if q.search_plan == SearchPlan::Probe {
             wh.push(super::search::probe_sql(&q.search, p));
         } else {
             let hits = super::search::match_sql(engine, &q.search, p);
