@@ -388,11 +388,23 @@ async fn residents_export(
         linli_app::registry::export::residents(&s.app, &p, &filter).await
     }
     .await;
+    exported(r, |err| show_residents(&s, &p, f, None, Some(err))).await
+}
+
+/// The answer to an 导出 Excel form: the workbook, or the list again (`relist`, given the
+/// reason) with the refusal's status.
+pub(super) async fn exported<Fut>(
+    r: Result<linli_app::registry::export::Export, AppError>,
+    relist: impl FnOnce(String) -> Fut,
+) -> Result<Response, PageError>
+where
+    Fut: std::future::Future<Output = Result<Response, PageError>>,
+{
     match r {
         Ok(e) => Ok(crate::api::registry::download(e)),
         Err(e) => {
             let status = status_of(&e);
-            let page = show_residents(&s, &p, f, None, Some(e.message())).await?;
+            let page = relist(e.message()).await?;
             Ok((status, page).into_response())
         }
     }
@@ -631,14 +643,7 @@ async fn buildings_export(
         linli_app::registry::export::buildings(&s.app, &p, &filter).await
     }
     .await;
-    match r {
-        Ok(e) => Ok(crate::api::registry::download(e)),
-        Err(e) => {
-            let status = status_of(&e);
-            let page = show_buildings(&s, &p, f, Some(e.message())).await?;
-            Ok((status, page).into_response())
-        }
-    }
+    exported(r, |err| show_buildings(&s, &p, f, Some(err))).await
 }
 
 async fn show_buildings(

@@ -27,7 +27,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::registry::{
-    ACTIVE, Opt, ReasonForm, opt_list, optional_id, revealed, say, shell, tabs, text,
+    ACTIVE, Opt, ReasonForm, exported, opt_list, optional_id, revealed, say, shell, tabs, text,
 };
 use super::{FlashQuery, PageError, Shell, back, fail, render, unit_names};
 use crate::AppState;
@@ -151,18 +151,14 @@ async fn components_export(
         linli_app::registry::export::components(&s.app, &p, &filter).await
     }
     .await;
-    match r {
-        Ok(e) => Ok(crate::api::registry::download(e)),
-        Err(e) => {
-            let status = status_of(&e);
-            let fq = FlashQuery {
-                ok: None,
-                err: Some(e.message()),
-            };
-            let page = show_components(&s, &p, f, fq).await?;
-            Ok((status, page).into_response())
-        }
-    }
+    exported(r, |err| {
+        let fq = FlashQuery {
+            ok: None,
+            err: Some(err),
+        };
+        show_components(&s, &p, f, fq)
+    })
+    .await
 }
 
 async fn show_components(
@@ -384,18 +380,14 @@ async fn organisations_export(
         linli_app::registry::export::organisations(&s.app, &p, &filter).await
     }
     .await;
-    match r {
-        Ok(e) => Ok(crate::api::registry::download(e)),
-        Err(e) => {
-            let status = status_of(&e);
-            let fq = FlashQuery {
-                ok: None,
-                err: Some(e.message()),
-            };
-            let page = show_organisations(&s, &p, f, fq).await?;
-            Ok((status, page).into_response())
-        }
-    }
+    exported(r, |err| {
+        let fq = FlashQuery {
+            ok: None,
+            err: Some(err),
+        };
+        show_organisations(&s, &p, f, fq)
+    })
+    .await
 }
 
 async fn show_organisations(
