@@ -878,6 +878,8 @@ async fn list_windows(db: &Db, f: &ScopeFilter, q: &ListQuery) -> Result<Vec<Cas
     let mut lo = (anchor - span).max(0);
     let mut rest = q.clone();
     rest.search = Vec::new();
+    // Whether the words are common ([`is_common`], a capped count): asked at most once.
+    let mut common: Option<bool> = None;
     for pass in 0..WINDOW_PASSES {
         let want = limit - out.len() as i64;
         let rows = window_pass(db, f, &rest, &q.search, lo, hi, want).await?;
@@ -889,8 +891,12 @@ async fn list_windows(db: &Db, f: &ScopeFilter, q: &ListQuery) -> Result<Vec<Cas
         // On PostgreSQL every window evaluates the words over the whole GIN index and ANDs a
         // bitmap of the window's range: for rare words (a few hundred matches) fetching them
         // all at once is cheaper than widening windows. (FTS5 seeks within its postings.)
-        if pass == 0 && db.engine() == Engine::Postgres && !is_common(db, &q.search).await? {
-            break;
+        if pass == 0 && db.engine() == Engine::Postgres {
+            let c = is_common(db, &q.search).await?;
+            common = Some(c);
+            if !c {
+                break;
+            }
         }
         if pass + 1 < WINDOW_PASSES {
             // The next, older window: wide enough for what is missing at the density the last
@@ -910,7 +916,12 @@ async fn list_windows(db: &Db, f: &ScopeFilter, q: &ListQuery) -> Result<Vec<Cas
     let mut older = q.clone();
     older.before = Some(id_floor(lo));
     older.limit = limit - out.len() as i64;
-    older.search_plan = if is_common(db, &q.search).await? {
+    // (Asked once: PostgreSQL's first pass may have asked already.)
+    let common = match common {
+        Some(c) => c,
+        None => is_common(db, &q.search).await?,
+    };
+    older.search_plan = if common {
         SearchPlan::Probe
     } else {
         SearchPlan::Matches
